@@ -1,0 +1,235 @@
+//! The decoding stage: compressed bytes in, decoded bytes written to the next stage.
+//!
+//! Push-style (`write` + `finish`) so that every origin chunk is decoded and passed on at once.
+//! The low-level flate2 and brotli state machines are used directly because they say whether the
+//! stream reached its end marker: a body that stops early is [`PipelineError::Truncated`], never a
+//! quiet clean end.
+
+use super::{Encoding, PipelineError};
+use brotli::{BrotliDecompressStream, BrotliResult, BrotliState, HeapAlloc};
+use flate2::{Decompress, FlushDecompress, Status};
+use std::io::{self, Write};
+
+const OUTPUT_BUFFER: usize = 32 * 1024;
+
+type BrotliDecoderState =
+    BrotliState<HeapAlloc<u8>, HeapAlloc<u32>, HeapAlloc<brotli::HuffmanCode>>;
+
+enum Codec {
+    Identity,
+    /// Waiting for the first two bytes of a `deflate` body, which say zlib or raw.
+    DeflateUnsniffed(Vec<u8>),
+    Flate(Box<Decompress>),
+    Brotli(Box<BrotliDecoderState>),
+}
+
+/// Decodes one body and enforces the decoded-size cap.
+pub(crate) struct Decoder<W> {
+    encoding: Encoding,
+    codec: Codec,
+    /// The current stream (or gzip member) reached its end marker.
+    ended: bool,
+    saw_input: bool,
+    decoded: u64,
+    limit: u64,
+    buffer: Vec<u8>,
+    next: W,
+}
+
+impl<W: Write> Decoder<W> {
+    pub(crate) fn new(encoding: Encoding, limit: u64, next: W) -> Self {
+        let codec = match encoding {
+            Encoding::Identity => Codec::Identity,
+            Encoding::Gzip => Codec::Flate(Box::new(Decompress::new_gzip(15))),
+            Encoding::Deflate => Codec::DeflateUnsniffed(Vec::with_capacity(2)),
+            Encoding::Brotli => Codec::Brotli(Box::new(BrotliState::new_strict(
+                HeapAlloc::default(),
+                HeapAlloc::default(),
+                HeapAlloc::default(),
+            ))),
+        };
+        let buffer = match encoding {
+            Encoding::Identity => Vec::new(),
+            _ => vec![0; OUTPUT_BUFFER],
+        };
+        Decoder {
+            encoding,
+            codec,
+            ended: false,
+            saw_input: false,
+            decoded: 0,
+            limit,
+            buffer,
+            next,
+        }
+    }
+
+    /// Decoded bytes so far.
+    pub(crate) fn decoded(&self) -> u64 {
+        self.decoded
+    }
+
+    fn corrupt(&self, detail: impl ToString) -> io::Error {
+        PipelineError::Corrupt {
+            encoding: self.encoding,
+            detail: detail.to_string(),
+        }
+        .into()
+    }
+
+    fn pass_on(&mut self, produced: usize, from_buffer: bool, input: &[u8]) -> io::Result<()> {
+        self.decoded += produced as u64;
+        if self.decoded > self.limit {
+            return Err(PipelineError::TooLarge { limit: self.limit }.into());
+        }
+        let bytes = if from_buffer {
+            &self.buffer[..produced]
+        } else {
+            &input[..produced]
+        };
+        self.next.write_all(bytes)
+    }
+
+    fn feed(&mut self, mut input: &[u8]) -> io::Result<()> {
+        if !input.is_empty() {
+            self.saw_input = true;
+        }
+        loop {
+            match &mut self.codec {
+                Codec::Identity => return self.pass_on(input.len(), false, input),
+                Codec::DeflateUnsniffed(head) => {
+                    let take = (2 - head.len()).min(input.len());
+                    head.extend_from_slice(&input[..take]);
+                    input = &input[take..];
+                    if head.len() < 2 {
+                        return Ok(());
+                    }
+                    let head = std::mem::take(head);
+                    self.codec = Codec::Flate(Box::new(Decompress::new(is_zlib_header(&head))));
+                    self.feed_flate(&head)?;
+                }
+                Codec::Flate(_) => return self.feed_flate(input),
+                Codec::Brotli(_) => return self.feed_brotli(input),
+            }
+        }
+    }
+
+    fn feed_flate(&mut self, mut input: &[u8]) -> io::Result<()> {
+        loop {
+            if self.ended {
+                if input.is_empty() {
+                    return Ok(());
+                }
+                if self.encoding != Encoding::Gzip {
+                    return Err(self.corrupt(format!(
+                        "{} bytes of trailing data after the end of the stream",
+                        input.len()
+                    )));
+                }
+                // More bytes after a gzip member: the next member of a multi-member body. Its
+                // header is checked by the new decoder, so trailing garbage is still an error.
+                self.codec = Codec::Flate(Box::new(Decompress::new_gzip(15)));
+                self.ended = false;
+            }
+            let Codec::Flate(state) = &mut self.codec else {
+                unreachable!("feed_flate runs only on a flate codec")
+            };
+            let (in_before, out_before) = (state.total_in(), state.total_out());
+            let status = state.decompress(input, &mut self.buffer, FlushDecompress::None);
+            let consumed = (state.total_in() - in_before) as usize;
+            let produced = (state.total_out() - out_before) as usize;
+            let status = status.map_err(|e| self.corrupt(e))?;
+            input = &input[consumed..];
+            self.pass_on(produced, true, &[])?;
+            match status {
+                Status::StreamEnd => self.ended = true,
+                Status::Ok | Status::BufError => {
+                    if produced < self.buffer.len() && input.is_empty() {
+                        return Ok(());
+                    }
+                    if consumed == 0 && produced == 0 {
+                        return Err(self.corrupt("the decoder made no progress"));
+                    }
+                }
+            }
+        }
+    }
+
+    fn feed_brotli(&mut self, input: &[u8]) -> io::Result<()> {
+        let mut available_in = input.len();
+        let mut input_offset = 0;
+        loop {
+            if self.ended {
+                if available_in == 0 {
+                    return Ok(());
+                }
+                return Err(self.corrupt(format!(
+                    "{available_in} bytes of trailing data after the end of the stream"
+                )));
+            }
+            let Codec::Brotli(state) = &mut self.codec else {
+                unreachable!("feed_brotli runs only on a brotli codec")
+            };
+            let mut available_out = self.buffer.len();
+            let mut output_offset = 0;
+            let mut total_out = 0;
+            let result = BrotliDecompressStream(
+                &mut available_in,
+                &mut input_offset,
+                input,
+                &mut available_out,
+                &mut output_offset,
+                &mut self.buffer,
+                &mut total_out,
+                state,
+            );
+            let error_code = state.error_code;
+            self.pass_on(output_offset, true, &[])?;
+            match result {
+                BrotliResult::ResultSuccess => self.ended = true,
+                BrotliResult::NeedsMoreOutput => {}
+                BrotliResult::NeedsMoreInput => return Ok(()),
+                BrotliResult::ResultFailure => {
+                    return Err(self.corrupt(format!("{error_code:?}")));
+                }
+            }
+        }
+    }
+
+    /// Ends the body: an unfinished stream is an error. Returns the next stage.
+    pub(crate) fn finish(mut self) -> io::Result<W> {
+        if let Codec::DeflateUnsniffed(head) = &mut self.codec
+            && !head.is_empty()
+        {
+            return Err(PipelineError::Truncated {
+                encoding: self.encoding,
+            }
+            .into());
+        }
+        let unfinished = matches!(self.codec, Codec::Flate(_) | Codec::Brotli(_)) && !self.ended;
+        if unfinished && self.saw_input {
+            return Err(PipelineError::Truncated {
+                encoding: self.encoding,
+            }
+            .into());
+        }
+        Ok(self.next)
+    }
+}
+
+impl<W: Write> Write for Decoder<W> {
+    fn write(&mut self, chunk: &[u8]) -> io::Result<usize> {
+        self.feed(chunk)?;
+        Ok(chunk.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.next.flush()
+    }
+}
+
+/// RFC 1950: compression method 8, a window of at most 32 KiB, and a header checksum.
+fn is_zlib_header(head: &[u8]) -> bool {
+    let (cmf, flg) = (head[0], head[1]);
+    cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0
+}

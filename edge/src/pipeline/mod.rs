@@ -1,0 +1,336 @@
+//! The body pipeline: decode, rewrite, re-encode, one origin chunk at a time.
+//!
+//! ```text
+//! origin body ──read──▶ Decoder ──▶ Rewriter (lol_html | URL replacer | copy) ──▶ Encoder ──▶ client
+//!                           │  flush after every origin chunk: the client can decode what it has  │
+//! ```
+//!
+//! It knows nothing of Fastly: the Compute glue hands it the origin `Body` as a [`Read`] and the
+//! `StreamingBody` as a [`Write`]; tests and benchmarks hand it slices and `Vec`s. Memory is one
+//! read buffer, the codecs' windows and lol_html's token buffer, whatever the size of the page.
+//!
+//! ```
+//! use sluice_edge::pipeline::{process, ContentKind, Encoding, Params};
+//! let params = Params::new("www.publisher.example", "https", "proxy.example")
+//!     .with_kind(ContentKind::Html)
+//!     .with_inject_script("/sluice.js");
+//! let page = br#"<html><head></head><a href="https://www.publisher.example/a">a</a></html>"#;
+//! let out = process(page, &params).unwrap();
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     r#"<html><head><script src="/sluice.js"></script></head><a href="https://proxy.example/a">a</a></html>"#
+//! );
+//! ```
+
+mod decode;
+mod encode;
+mod encoding;
+mod error;
+mod html;
+mod kind;
+mod settings;
+mod text;
+mod url;
+
+pub use encoding::Encoding;
+pub use error::PipelineError;
+pub use kind::ContentKind;
+pub use settings::PipelineSettings;
+pub use url::UrlRewriter;
+
+use decode::Decoder;
+use encode::Encoder;
+use html::{HtmlOptions, HtmlStage};
+use std::io::{self, Read, Write};
+use text::TextRewriter;
+
+/// Everything the pipeline needs to know about one response body.
+///
+/// ```
+/// use sluice_edge::pipeline::{ContentKind, Encoding, Params};
+/// let params = Params::new("www.publisher.example", "https", "proxy.example")
+///     .with_kind(ContentKind::from_content_type("text/css"))
+///     .with_encoding(Encoding::Gzip);
+/// assert_eq!(params.kind(), ContentKind::Css);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Params {
+    urls: UrlRewriter,
+    kind: ContentKind,
+    encoding: Option<Encoding>,
+    inject_script: Option<String>,
+    charset: Option<String>,
+    settings: PipelineSettings,
+}
+
+impl Params {
+    /// Rewrites `origin_host`'s URLs to `proxy_scheme://proxy_host`. By default the body is
+    /// identity-encoded and of [`ContentKind::Other`] (copied untouched).
+    pub fn new(origin_host: &str, proxy_scheme: &str, proxy_host: &str) -> Self {
+        Params {
+            urls: UrlRewriter::new(origin_host, proxy_scheme, proxy_host),
+            kind: ContentKind::Other,
+            encoding: Some(Encoding::Identity),
+            inject_script: None,
+            charset: None,
+            settings: PipelineSettings::new(),
+        }
+    }
+
+    /// What the body is.
+    pub fn with_kind(mut self, kind: ContentKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// The body's content coding; the output uses the same one.
+    pub fn with_encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = Some(encoding);
+        self
+    }
+
+    /// The body's `Content-Encoding` header as the origin sent it. A coding the pipeline cannot
+    /// decode (unknown, or several stacked) makes the body pass through byte for byte.
+    pub fn with_content_encoding(mut self, header: Option<&str>) -> Self {
+        self.encoding = Encoding::from_header(header);
+        self
+    }
+
+    /// The `src` of a `<script>` tag to insert at the start of `<head>` of HTML documents.
+    /// An empty string injects nothing.
+    pub fn with_inject_script(mut self, src: &str) -> Self {
+        self.inject_script = (!src.is_empty()).then(|| src.to_owned());
+        self
+    }
+
+    /// The document's charset label from `Content-Type` (`utf-8`, `iso-8859-1`, ...). A
+    /// `<meta charset>` in the document is honoured as well.
+    pub fn with_charset(mut self, label: Option<&str>) -> Self {
+        self.charset = label.map(str::to_owned);
+        self
+    }
+
+    /// Codec settings and limits.
+    pub fn with_settings(mut self, settings: PipelineSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The content kind.
+    pub fn kind(&self) -> ContentKind {
+        self.kind
+    }
+
+    /// The URL rewriter.
+    pub fn urls(&self) -> &UrlRewriter {
+        &self.urls
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &PipelineSettings {
+        &self.settings
+    }
+
+    fn script_tag(&self) -> Option<String> {
+        self.inject_script
+            .as_deref()
+            .map(|src| format!(r#"<script src="{}"></script>"#, escape_attribute(src)))
+    }
+
+    fn html_encoding(&self) -> &'static encoding_rs::Encoding {
+        self.charset
+            .as_deref()
+            .and_then(|label| encoding_rs::Encoding::for_label(label.trim().as_bytes()))
+            .unwrap_or(encoding_rs::UTF_8)
+    }
+}
+
+/// What one run of the pipeline did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes read from the origin (encoded).
+    pub bytes_in: u64,
+    /// Bytes after decoding.
+    pub decoded_bytes: u64,
+    /// Bytes written to the client (encoded).
+    pub bytes_out: u64,
+    /// Origin reads that returned data; each was followed by a flush.
+    pub chunks: u64,
+    /// Attribute values and text nodes that were rewritten.
+    pub rewrites: u64,
+    /// Whether the script tag was injected.
+    pub injected: bool,
+    /// Whether the body was copied untouched (unknown content coding, or content not rewritten).
+    pub passed_through: bool,
+}
+
+/// Streams `origin_body` through decode, rewrite and re-encode into `out`.
+///
+/// Reads until the origin body ends; after each read the output is flushed, so what the origin
+/// has sent so far reaches the client in a decodable form. On error, what was already written
+/// stays written: the caller must then abandon the response (see the module docs of the edge's
+/// lifecycle), never end it cleanly.
+///
+/// ```
+/// use sluice_edge::pipeline::{process_response_streaming, ContentKind, Params};
+/// let params = Params::new("www.publisher.example", "https", "proxy.example")
+///     .with_kind(ContentKind::JavaScript);
+/// let mut out = Vec::new();
+/// let stats = process_response_streaming(
+///     &b"load('//www.publisher.example/a.js')"[..],
+///     &mut out,
+///     &params,
+/// ).unwrap();
+/// assert_eq!(out, b"load('//proxy.example/a.js')");
+/// assert_eq!(stats.rewrites, 1);
+/// ```
+pub fn process_response_streaming<R: Read, W: Write>(
+    mut origin_body: R,
+    out: &mut W,
+    params: &Params,
+) -> Result<Stats, PipelineError> {
+    let mut stats = Stats::default();
+    let settings = &params.settings;
+    let mut sink = ClientSink { out, written: 0 };
+    let (Some(encoding), true) = (params.encoding, params.kind.is_rewritten()) else {
+        stats.passed_through = true;
+        copy_untouched(&mut origin_body, &mut sink, &mut stats)?;
+        stats.bytes_out = sink.written;
+        return Ok(stats);
+    };
+    let encoder = Encoder::new(encoding, settings.encoder(), &mut sink);
+    let rewriter = Rewriter::new(params, encoder);
+    let mut decoder = Decoder::new(encoding, settings.max_decoded_bytes(), rewriter);
+
+    let chain = |e| PipelineError::from_io(e, |e| PipelineError::Rewrite(e.to_string()));
+    let mut buffer = vec![0; settings.read_buffer_bytes()];
+    loop {
+        let n = match origin_body.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PipelineError::Origin(e)),
+        };
+        stats.bytes_in += n as u64;
+        stats.chunks += 1;
+        decoder.write_all(&buffer[..n]).map_err(chain)?;
+        decoder.flush().map_err(chain)?;
+    }
+    stats.decoded_bytes = decoder.decoded();
+    let rewriter = decoder.finish().map_err(chain)?;
+    let (encoder, rewrites, injected) = rewriter.finish().map_err(chain)?;
+    encoder.finish().map_err(chain)?.flush().map_err(chain)?;
+    stats.rewrites = rewrites;
+    stats.injected = injected;
+    stats.bytes_out = sink.written;
+    Ok(stats)
+}
+
+/// Runs the pipeline over a whole body at once: the one-shot form of
+/// [`process_response_streaming`], for tests and the buffered path.
+pub fn process(body: &[u8], params: &Params) -> Result<Vec<u8>, PipelineError> {
+    let mut out = Vec::with_capacity(body.len() + body.len() / 8);
+    process_response_streaming(body, &mut out, params)?;
+    Ok(out)
+}
+
+fn copy_untouched<R: Read, W: Write>(
+    origin: &mut R,
+    sink: &mut ClientSink<W>,
+    stats: &mut Stats,
+) -> Result<(), PipelineError> {
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let n = match origin.read(&mut buffer) {
+            Ok(0) => return sink.flush().map_err(PipelineError::Client),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PipelineError::Origin(e)),
+        };
+        stats.bytes_in += n as u64;
+        stats.decoded_bytes += n as u64;
+        stats.chunks += 1;
+        sink.write_all(&buffer[..n])
+            .and_then(|()| sink.flush())
+            .map_err(|e| PipelineError::from_io(e, PipelineError::Client))?;
+    }
+}
+
+/// The rewriting stage for the body's kind.
+enum Rewriter<W: Write> {
+    Html(Box<HtmlStage<W>>),
+    Text(Box<TextRewriter<W>>),
+}
+
+impl<W: Write> Rewriter<W> {
+    fn new(params: &Params, next: W) -> Self {
+        match params.kind {
+            ContentKind::Html => Rewriter::Html(Box::new(HtmlStage::new(
+                HtmlOptions {
+                    urls: params.urls.clone(),
+                    inject: params.script_tag(),
+                    encoding: params.html_encoding(),
+                    max_memory: params.settings.max_html_memory_bytes(),
+                },
+                next,
+            ))),
+            _ => Rewriter::Text(Box::new(TextRewriter::new(params.urls.clone(), next))),
+        }
+    }
+
+    fn finish(self) -> io::Result<(W, u64, bool)> {
+        match self {
+            Rewriter::Html(stage) => stage.finish(),
+            Rewriter::Text(stage) => {
+                let rewrites = stage.rewrites();
+                Ok((stage.finish()?, rewrites, false))
+            }
+        }
+    }
+}
+
+impl<W: Write> Write for Rewriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Rewriter::Html(stage) => stage.write(buf),
+            Rewriter::Text(stage) => stage.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Rewriter::Html(stage) => stage.flush(),
+            Rewriter::Text(stage) => stage.flush(),
+        }
+    }
+}
+
+/// The client end of the pipeline: counts bytes and tags failures as the client's.
+struct ClientSink<'a, W> {
+    out: &'a mut W,
+    written: u64,
+}
+
+impl<W: Write> Write for ClientSink<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self
+            .out
+            .write(buf)
+            .map_err(|e| io::Error::from(PipelineError::Client(e)))?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out
+            .flush()
+            .map_err(|e| PipelineError::Client(e).into())
+    }
+}
+
+fn escape_attribute(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+}

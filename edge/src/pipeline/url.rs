@@ -1,0 +1,337 @@
+//! Finding the origin's URLs in text and saying what they become.
+//!
+//! One matcher serves every content kind: the streaming text rewriter (JS, CSS, JSON), inline
+//! `<script>`/`<style>` text and HTML attribute values. It looks for the origin host with memchr's
+//! memmem and then reads a few bytes on each side:
+//!
+//! | found                         | becomes                        |
+//! |-------------------------------|--------------------------------|
+//! | `https://host`, `http://host` | `{scheme}://{proxy}`           |
+//! | `//host`                      | `//{proxy}`                    |
+//! | `https:\/\/host` (JSON)       | `{scheme}:\/\/{proxy}`         |
+//! | `\/\/host` (JSON)             | `\/\/{proxy}`                  |
+//! | `host:8443` (any of the above)| the port is dropped with it    |
+//!
+//! Hosts match exactly: the byte after the host may not continue a host name, so
+//! `cdn.www.publisher.example` and `www.publisher.example.evil` are left alone, and neither is
+//! `//host@elsewhere` (userinfo that points to another host). A bare host (`host/path` with no
+//! `//`) is rewritten only where the whole value is a URL: see [`UrlRewriter::rewrite_attribute`].
+
+use memchr::memmem;
+use std::borrow::Cow;
+
+/// The longest scheme-and-slashes run that can stand before the host: `https:\/\/`.
+pub(crate) const MAX_PREFIX: usize = br"https:\/\/".len();
+/// Bytes after the host that decide a match: a `:` and up to five port digits, then one more.
+pub(crate) const MAX_SUFFIX: usize = 7;
+
+/// Where a match starts and ends in a buffer, and what replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Match {
+    pub start: usize,
+    pub end: usize,
+    pub form: Form,
+}
+
+/// The shape a URL was found in, which decides its replacement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    Absolute,
+    ProtocolRelative,
+    EscapedAbsolute,
+    EscapedProtocolRelative,
+}
+
+/// What a scan of a buffer found next.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// A URL to replace.
+    Found(Match),
+    /// No URL before `safe`; bytes from `safe` on may still become part of one.
+    Until { safe: usize },
+}
+
+/// Rewrites the origin host's URLs to the proxy host.
+///
+/// ```
+/// use sluice_edge::pipeline::UrlRewriter;
+/// let urls = UrlRewriter::new("www.publisher.example", "http", "127.0.0.1:7676");
+/// assert_eq!(
+///     urls.rewrite_text("fetch('https://www.publisher.example/api')"),
+///     "fetch('http://127.0.0.1:7676/api')"
+/// );
+/// assert_eq!(urls.rewrite_text("//cdn.www.publisher.example/x"), "//cdn.www.publisher.example/x");
+/// ```
+#[derive(Debug, Clone)]
+pub struct UrlRewriter {
+    host: Vec<u8>,
+    finder: memmem::Finder<'static>,
+    absolute: Vec<u8>,
+    protocol_relative: Vec<u8>,
+    escaped_absolute: Vec<u8>,
+    escaped_protocol_relative: Vec<u8>,
+    proxy_host: String,
+}
+
+impl UrlRewriter {
+    /// A rewriter from `origin_host` (e.g. `www.publisher.example`) to `proxy_scheme://proxy_host`.
+    pub fn new(origin_host: &str, proxy_scheme: &str, proxy_host: &str) -> Self {
+        let host = origin_host.as_bytes().to_vec();
+        UrlRewriter {
+            finder: memmem::Finder::new(&host).into_owned(),
+            host,
+            absolute: format!("{proxy_scheme}://{proxy_host}").into_bytes(),
+            protocol_relative: format!("//{proxy_host}").into_bytes(),
+            escaped_absolute: format!(r"{proxy_scheme}:\/\/{proxy_host}").into_bytes(),
+            escaped_protocol_relative: format!(r"\/\/{proxy_host}").into_bytes(),
+            proxy_host: proxy_host.to_owned(),
+        }
+    }
+
+    /// The host whose URLs are rewritten.
+    pub fn origin_host(&self) -> &str {
+        std::str::from_utf8(&self.host).unwrap_or_default()
+    }
+
+    /// How many bytes at the end of an unfinished buffer must be held back, because a URL that
+    /// starts there may not be decidable until more bytes arrive.
+    #[cfg(test)]
+    pub(crate) fn holdback(&self) -> usize {
+        MAX_PREFIX + self.host.len() + MAX_SUFFIX
+    }
+
+    pub(crate) fn replacement(&self, form: Form) -> &[u8] {
+        match form {
+            Form::Absolute => &self.absolute,
+            Form::ProtocolRelative => &self.protocol_relative,
+            Form::EscapedAbsolute => &self.escaped_absolute,
+            Form::EscapedProtocolRelative => &self.escaped_protocol_relative,
+        }
+    }
+
+    /// Finds the next URL in `buf[from..]`. `complete` says whether `buf` is the whole text; when
+    /// it is not, a host too close to the end to decide is reported through [`Scan::Until`].
+    pub(crate) fn scan(&self, buf: &[u8], from: usize, complete: bool) -> Scan {
+        let undecided = |at: usize| Scan::Until {
+            safe: at.saturating_sub(MAX_PREFIX).max(from),
+        };
+        let mut cursor = from;
+        while let Some(offset) = self.finder.find(&buf[cursor..]) {
+            let at = cursor + offset;
+            let after = at + self.host.len();
+            match host_end(&buf[after..], complete) {
+                HostEnd::Undecided => return undecided(at),
+                HostEnd::No => {}
+                HostEnd::Yes(suffix) => {
+                    if let Some((prefix, form)) = prefix_before(&buf[..at])
+                        && at - prefix >= from
+                    {
+                        return Scan::Found(Match {
+                            start: at - prefix,
+                            end: after + suffix,
+                            form,
+                        });
+                    }
+                }
+            }
+            cursor = at + 1;
+        }
+        if complete {
+            Scan::Until { safe: buf.len() }
+        } else {
+            undecided(buf.len().saturating_sub(self.host.len() + MAX_SUFFIX - 1))
+        }
+    }
+
+    /// Rewrites every URL of the origin host in a complete text.
+    pub fn rewrite_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let bytes = text.as_bytes();
+        let mut out: Option<Vec<u8>> = None;
+        let mut copied = 0;
+        let mut from = 0;
+        while let Scan::Found(m) = self.scan(bytes, from, true) {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(bytes.len() + 64));
+            out.extend_from_slice(&bytes[copied..m.start]);
+            out.extend_from_slice(self.replacement(m.form));
+            copied = m.end;
+            from = m.end;
+        }
+        match out {
+            None => Cow::Borrowed(text),
+            Some(mut out) => {
+                out.extend_from_slice(&bytes[copied..]);
+                // Only ASCII was cut out and spliced in, so the text stays UTF-8.
+                Cow::Owned(String::from_utf8(out).expect("ASCII splices keep UTF-8 valid"))
+            }
+        }
+    }
+
+    /// Rewrites a URL-valued attribute: everything [`rewrite_text`](Self::rewrite_text) does,
+    /// plus a value that starts with the bare host (`www.publisher.example/path`).
+    pub fn rewrite_attribute<'a>(&self, value: &'a str) -> Cow<'a, str> {
+        let bytes = value.as_bytes();
+        if bytes.starts_with(&self.host)
+            && let HostEnd::Yes(suffix) = host_end(&bytes[self.host.len()..], true)
+        {
+            let rest = &value[self.host.len() + suffix..];
+            return Cow::Owned(format!("{}{}", self.proxy_host, self.rewrite_text(rest)));
+        }
+        self.rewrite_text(value)
+    }
+}
+
+enum HostEnd {
+    /// The host ends here; the match swallows this many more bytes (a port).
+    Yes(usize),
+    /// The name goes on: this is some other host.
+    No,
+    /// Too few bytes to tell.
+    Undecided,
+}
+
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Decides whether a host name ends at the start of `rest`.
+fn host_end(rest: &[u8], complete: bool) -> HostEnd {
+    let need = |n: usize| rest.len() < n && !complete;
+    match rest.first() {
+        None if complete => HostEnd::Yes(0),
+        None => HostEnd::Undecided,
+        Some(&b) if is_host_byte(b) || b == b'@' => HostEnd::No,
+        // A dot ends the host only when no label follows ("see https://host." ends a sentence).
+        Some(b'.') => match rest.get(1) {
+            None if need(2) => HostEnd::Undecided,
+            Some(&b) if is_host_byte(b) => HostEnd::No,
+            _ => HostEnd::Yes(0),
+        },
+        Some(b':') => {
+            let digits = rest[1..]
+                .iter()
+                .take(5)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if digits == rest.len() - 1 && need(MAX_SUFFIX) {
+                return HostEnd::Undecided;
+            }
+            match rest.get(1 + digits) {
+                Some(&b) if is_host_byte(b) || b == b'@' => HostEnd::No,
+                _ if digits > 0 => HostEnd::Yes(1 + digits),
+                _ => HostEnd::Yes(0),
+            }
+        }
+        Some(_) => HostEnd::Yes(0),
+    }
+}
+
+/// Reads the scheme and slashes that stand before a host: how many bytes they take and the form.
+fn prefix_before(before: &[u8]) -> Option<(usize, Form)> {
+    let (slashes, escaped) = if before.ends_with(br"\/\/") {
+        (4, true)
+    } else if before.ends_with(b"//") {
+        (2, false)
+    } else {
+        return None;
+    };
+    let scheme = &before[..before.len() - slashes];
+    let scheme_len = if scheme.ends_with(b"https:") {
+        6
+    } else if scheme.ends_with(b"http:") {
+        5
+    } else {
+        0
+    };
+    let form = match (scheme_len > 0, escaped) {
+        (true, false) => Form::Absolute,
+        (false, false) => Form::ProtocolRelative,
+        (true, true) => Form::EscapedAbsolute,
+        (false, true) => Form::EscapedProtocolRelative,
+    };
+    Some((slashes + scheme_len, form))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls() -> UrlRewriter {
+        UrlRewriter::new("www.publisher.example", "https", "proxy.example")
+    }
+
+    #[test]
+    fn rewrites_every_form_of_the_origin_host() {
+        let cases = [
+            ("https://www.publisher.example/a", "https://proxy.example/a"),
+            ("http://www.publisher.example/a", "https://proxy.example/a"),
+            ("//www.publisher.example/a", "//proxy.example/a"),
+            (
+                r"https:\/\/www.publisher.example\/a",
+                r"https:\/\/proxy.example\/a",
+            ),
+            (r"\/\/www.publisher.example", r"\/\/proxy.example"),
+            (
+                "https://www.publisher.example:8443/a",
+                "https://proxy.example/a",
+            ),
+            ("https://www.publisher.example", "https://proxy.example"),
+            (
+                "see https://www.publisher.example.",
+                "see https://proxy.example.",
+            ),
+            (
+                "url(https://www.publisher.example/i.png)",
+                "url(https://proxy.example/i.png)",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(urls().rewrite_text(input), expected, "input: {input}");
+        }
+    }
+
+    #[test]
+    fn leaves_other_hosts_alone() {
+        for input in [
+            "https://cdn.www.publisher.example/a",
+            "https://www.publisher.example.evil/a",
+            "https://www.publisher.examples/a",
+            "https://www.publisher.example@evil.example/",
+            "https://www.publisher.example-cdn.net/",
+            "www.publisher.example/a",
+            "https://www.publisher.example:80x/",
+        ] {
+            assert_eq!(urls().rewrite_text(input), input);
+        }
+    }
+
+    #[test]
+    fn attributes_may_start_with_the_bare_host() {
+        assert_eq!(
+            urls().rewrite_attribute("www.publisher.example/a"),
+            "proxy.example/a"
+        );
+        assert_eq!(
+            urls().rewrite_attribute("www.publisher.example"),
+            "proxy.example"
+        );
+        assert_eq!(
+            urls().rewrite_attribute("www.publisher.example.evil/a"),
+            "www.publisher.example.evil/a"
+        );
+    }
+
+    #[test]
+    fn an_unfinished_buffer_holds_back_an_undecidable_host() {
+        let u = urls();
+        let buf = b"abc https://www.publisher.exam";
+        assert_eq!(u.scan(buf, 0, false), Scan::Until { safe: 0 });
+        let buf = b"abc https://www.publisher.example";
+        // Only the bytes before the longest possible scheme prefix are decided.
+        assert_eq!(u.scan(buf, 0, false), Scan::Until { safe: 2 });
+        let buf = b"plain text with nothing in it at all, long enough to emit";
+        match u.scan(buf, 0, false) {
+            Scan::Until { safe } => assert!(safe > 0 && safe < buf.len()),
+            other => panic!("{other:?}"),
+        }
+    }
+}
