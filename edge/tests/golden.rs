@@ -50,13 +50,20 @@ fn small_pieces_give_the_same_result_as_large_ones() {
         let origin = Pieces::new(random_split(&file.bytes, 64, &mut rng));
         let mut out = Vec::new();
         process_response_streaming(origin, &mut out, &file.params(Encoding::Identity)).unwrap();
-        assert!(out == expected, "{} in pieces of 1..64 bytes (seed {seed})", file.name);
+        assert!(
+            out == expected,
+            "{} in pieces of 1..64 bytes (seed {seed})",
+            file.name
+        );
     }
 }
 
 #[test]
 fn the_origin_urls_of_scripts_and_stylesheets_are_all_rewritten() {
-    for file in corpus().into_iter().filter(|f| f.kind != sluice_edge::pipeline::ContentKind::Html) {
+    for file in corpus()
+        .into_iter()
+        .filter(|f| f.kind != sluice_edge::pipeline::ContentKind::Html)
+    {
         let out = single_shot(&file);
         let text = String::from_utf8_lossy(&out);
         let before = String::from_utf8_lossy(&file.bytes);
@@ -71,10 +78,14 @@ fn the_origin_urls_of_scripts_and_stylesheets_are_all_rewritten() {
 
 #[test]
 fn html_pages_get_the_script_once_and_lose_their_origin_links() {
-    for file in corpus().into_iter().filter(|f| f.kind == sluice_edge::pipeline::ContentKind::Html) {
+    for file in corpus()
+        .into_iter()
+        .filter(|f| f.kind == sluice_edge::pipeline::ContentKind::Html)
+    {
         let out = String::from_utf8_lossy(&single_shot(&file)).into_owned();
         assert_eq!(
-            out.matches(r#"<script src="/sluice/tag.js"></script>"#).count(),
+            out.matches(r#"<script src="/sluice/tag.js"></script>"#)
+                .count(),
             1,
             "{}",
             file.name

@@ -6,14 +6,15 @@
 //! quiet clean end.
 
 use super::{Encoding, PipelineError};
-use brotli::{BrotliDecompressStream, BrotliResult, BrotliState, HeapAlloc};
+use brotli_decompressor::{
+    BrotliDecoderHasMoreOutput, BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc,
+};
 use flate2::{Decompress, FlushDecompress, Status};
 use std::io::{self, Write};
 
 const OUTPUT_BUFFER: usize = 32 * 1024;
 
-type BrotliDecoderState =
-    BrotliState<HeapAlloc<u8>, HeapAlloc<u32>, HeapAlloc<brotli::HuffmanCode>>;
+type BrotliDecoderState = BrotliState<StandardAlloc, StandardAlloc, StandardAlloc>;
 
 enum Codec {
     Identity,
@@ -43,9 +44,9 @@ impl<W: Write> Decoder<W> {
             Encoding::Gzip => Codec::Flate(Box::new(Decompress::new_gzip(15))),
             Encoding::Deflate => Codec::DeflateUnsniffed(Vec::with_capacity(2)),
             Encoding::Brotli => Codec::Brotli(Box::new(BrotliState::new_strict(
-                HeapAlloc::default(),
-                HeapAlloc::default(),
-                HeapAlloc::default(),
+                StandardAlloc::default(),
+                StandardAlloc::default(),
+                StandardAlloc::default(),
             ))),
         };
         let buffer = match encoding {
@@ -184,10 +185,14 @@ impl<W: Write> Decoder<W> {
                 state,
             );
             let error_code = state.error_code;
+            let more_output = BrotliDecoderHasMoreOutput(state);
             self.pass_on(output_offset, true, &[])?;
             match result {
                 BrotliResult::ResultSuccess => self.ended = true,
                 BrotliResult::NeedsMoreOutput => {}
+                // With its input used up the decoder says so even when decoded bytes are still
+                // waiting in its window; those must go out now, not with the next origin chunk.
+                BrotliResult::NeedsMoreInput if more_output => {}
                 BrotliResult::NeedsMoreInput => return Ok(()),
                 BrotliResult::ResultFailure => {
                     return Err(self.corrupt(format!("{error_code:?}")));
