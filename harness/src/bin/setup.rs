@@ -5,8 +5,11 @@
 use harness::toolchain;
 use std::process::ExitCode;
 
+/// One set-up step: what it reports on success.
+type Step = fn() -> Result<String, harness::HarnessError>;
+
 fn main() -> ExitCode {
-    let steps: [(&str, fn() -> Result<String, harness::HarnessError>); 3] = [
+    let steps: [(&str, Step); 3] = [
         ("wasm32-wasip1 target", || {
             toolchain::ensure_wasm_target().map(|()| "installed".to_owned())
         }),
