@@ -30,3 +30,7 @@ pub fn page(body: &str) -> String {
 
 /// A second.
 pub const SECOND: Duration = Duration::from_secs(1);
+
+/// The pipeline tests' corpus and codec helpers, shared rather than copied.
+#[path = "../../edge/tests/support/mod.rs"]
+pub mod support;
