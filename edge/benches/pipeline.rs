@@ -1,1 +1,329 @@
-fn main() {}
+//! The body pipeline's speed and memory, over the shared corpus.
+//!
+//! `cargo bench -p edge --bench pipeline` runs, in one process:
+//! 1. criterion benches per class (HTML, JS, CSS) and encoding: the whole pipeline, and each of
+//!    its parts alone (decode, rewrite, encode), all in MB/s of decoded bytes;
+//! 2. a table of the pipeline's speed as a share of the sum-of-parts limit
+//!    1/(1/decode + 1/rewrite + 1/encode), from the same measurements;
+//! 3. a table of the pipeline's peak heap (a counting allocator) for HTML from 10 KB to 50 MB.
+//!
+//! The tables are printed as Markdown and written to `target/pipeline-report.md`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use sluice_edge::pipeline::parts::{decode_only, encode_only};
+use sluice_edge::pipeline::{
+    ContentKind, Encoding, Params, PipelineSettings, process_response_streaming,
+};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use support::{CorpusFile, corpus, encode};
+
+/// Counts live heap bytes and remembers the peak.
+struct CountingAllocator;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            if new_size > layout.size() {
+                let live = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed)
+                    + (new_size - layout.size());
+                PEAK.fetch_max(live, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Per benchmark: total time and iterations, as criterion ran them.
+static TIMES: Mutex<BTreeMap<String, (Duration, u64)>> = Mutex::new(BTreeMap::new());
+
+fn record(name: &str, elapsed: Duration, iters: u64) {
+    let mut times = TIMES.lock().unwrap();
+    let entry = times.entry(name.to_owned()).or_default();
+    entry.0 += elapsed;
+    entry.1 += iters;
+}
+
+fn mb_per_s(name: &str, bytes: u64) -> f64 {
+    let times = TIMES.lock().unwrap();
+    let (elapsed, iters) = times[name];
+    bytes as f64 * iters as f64 / elapsed.as_secs_f64() / 1e6
+}
+
+struct Class {
+    name: &'static str,
+    files: Vec<CorpusFile>,
+}
+
+impl Class {
+    fn decoded_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes.len() as u64).sum()
+    }
+}
+
+fn classes() -> Vec<Class> {
+    let all = corpus();
+    [
+        ("html", ContentKind::Html),
+        ("js", ContentKind::JavaScript),
+        ("css", ContentKind::Css),
+    ]
+    .into_iter()
+    .map(|(name, kind)| Class {
+        name,
+        files: all
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(clone_file)
+            .collect(),
+    })
+    .collect()
+}
+
+fn clone_file(f: &CorpusFile) -> CorpusFile {
+    CorpusFile {
+        name: f.name.clone(),
+        kind: f.kind,
+        origin_host: f.origin_host.clone(),
+        bytes: f.bytes.clone(),
+    }
+}
+
+const ENCODINGS: [Encoding; 3] = [Encoding::Gzip, Encoding::Deflate, Encoding::Brotli];
+
+/// Times `routine` over `iters` iterations and records the time under `name`.
+fn timed(name: String, mut routine: impl FnMut()) -> impl FnMut(u64) -> Duration {
+    move |iters| {
+        let start = Instant::now();
+        for _ in 0..iters {
+            routine();
+        }
+        let elapsed = start.elapsed();
+        record(&name, elapsed, iters);
+        elapsed
+    }
+}
+
+fn run_pipeline(file: &CorpusFile, encoding: Encoding, encoded: &[u8]) -> u64 {
+    let mut sink = std::io::sink();
+    let stats = process_response_streaming(encoded, &mut sink, &file.params(encoding))
+        .expect("the corpus streams");
+    stats.bytes_out
+}
+
+fn bench_class(c: &mut Criterion, class: &Class) {
+    let settings = PipelineSettings::new();
+    let mut group = c.benchmark_group(class.name);
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Bytes(class.decoded_bytes()));
+
+    let name = format!("{}/rewrite", class.name);
+    group.bench_function("rewrite", |b| {
+        b.iter_custom(timed(name.clone(), || {
+            for file in &class.files {
+                run_pipeline(file, Encoding::Identity, &file.bytes);
+            }
+        }))
+    });
+    for encoding in ENCODINGS {
+        let encoded: Vec<Vec<u8>> = class
+            .files
+            .iter()
+            .map(|f| encode(encoding, &f.bytes))
+            .collect();
+        let name = format!("{}/pipeline/{encoding}", class.name);
+        group.bench_function(BenchmarkId::new("pipeline", encoding), |b| {
+            b.iter_custom(timed(name.clone(), || {
+                for (file, body) in class.files.iter().zip(&encoded) {
+                    run_pipeline(file, encoding, body);
+                }
+            }))
+        });
+        let name = format!("{}/decode/{encoding}", class.name);
+        group.bench_function(BenchmarkId::new("decode", encoding), |b| {
+            b.iter_custom(timed(name.clone(), || {
+                for body in &encoded {
+                    decode_only(encoding, body, &settings).expect("decodes");
+                }
+            }))
+        });
+        let name = format!("{}/encode/{encoding}", class.name);
+        group.bench_function(BenchmarkId::new("encode", encoding), |b| {
+            b.iter_custom(timed(name.clone(), || {
+                for file in &class.files {
+                    encode_only(encoding, &file.bytes, &settings).expect("encodes");
+                }
+            }))
+        });
+    }
+    group.finish();
+}
+
+/// The realistic single page the comparable public pipeline was measured on was 0.55 MB of
+/// HTML; the corpus page closest to it is the 0.71 MB HTML parsing spec.
+fn bench_single_page(c: &mut Criterion, page: &CorpusFile) {
+    let mut group = c.benchmark_group("page");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Bytes(page.bytes.len() as u64));
+    for encoding in [Encoding::Gzip, Encoding::Brotli] {
+        let body = encode(encoding, &page.bytes);
+        let name = format!("page/pipeline/{encoding}");
+        group.bench_function(BenchmarkId::new(&page.name, encoding), |b| {
+            b.iter_custom(timed(name.clone(), || {
+                run_pipeline(page, encoding, &body);
+            }))
+        });
+    }
+    group.finish();
+}
+
+fn ratio_report(classes: &[Class], page: &CorpusFile) -> String {
+    let mut out = String::new();
+    writeln!(
+        out,
+        "| class | encoding | decode MB/s | rewrite MB/s | encode MB/s | sum-of-parts limit MB/s | pipeline MB/s | pipeline / limit |"
+    )
+    .unwrap();
+    writeln!(out, "|---|---|---|---|---|---|---|---|").unwrap();
+    for class in classes {
+        let bytes = class.decoded_bytes();
+        let rewrite = mb_per_s(&format!("{}/rewrite", class.name), bytes);
+        for encoding in ENCODINGS {
+            let decode = mb_per_s(&format!("{}/decode/{encoding}", class.name), bytes);
+            let encode = mb_per_s(&format!("{}/encode/{encoding}", class.name), bytes);
+            let pipeline = mb_per_s(&format!("{}/pipeline/{encoding}", class.name), bytes);
+            let limit = 1.0 / (1.0 / decode + 1.0 / rewrite + 1.0 / encode);
+            writeln!(
+                out,
+                "| {} | {encoding} | {decode:.0} | {rewrite:.0} | {encode:.0} | {limit:.1} | {pipeline:.1} | {:.2} |",
+                class.name,
+                pipeline / limit
+            )
+            .unwrap();
+        }
+    }
+    writeln!(out).unwrap();
+    writeln!(out, "| page | encoding | pipeline MB/s |").unwrap();
+    writeln!(out, "|---|---|---|").unwrap();
+    for encoding in [Encoding::Gzip, Encoding::Brotli] {
+        let speed = mb_per_s(
+            &format!("page/pipeline/{encoding}"),
+            page.bytes.len() as u64,
+        );
+        writeln!(
+            out,
+            "| {} ({} bytes) | {encoding} | {speed:.1} |",
+            page.name,
+            page.bytes.len()
+        )
+        .unwrap();
+    }
+    out
+}
+
+/// A page of about `size` bytes: corpus HTML repeated inside one document.
+fn html_of_size(template: &[u8], size: usize) -> Vec<u8> {
+    let mut page = b"<!doctype html><html><head><title>big</title></head><body>".to_vec();
+    while page.len() < size {
+        let take = template.len().min(size - page.len());
+        page.extend_from_slice(&template[..take]);
+    }
+    page.extend_from_slice(b"</body></html>");
+    page
+}
+
+fn heap_report(template: &CorpusFile) -> String {
+    let sizes: [(usize, &str); 5] = [
+        (10_000, "10 KB"),
+        (100_000, "100 KB"),
+        (1_000_000, "1 MB"),
+        (10_000_000, "10 MB"),
+        (50_000_000, "50 MB"),
+    ];
+    let mut out = String::new();
+    writeln!(
+        out,
+        "| input (HTML) | gzip peak heap | deflate peak heap | brotli peak heap |"
+    )
+    .unwrap();
+    writeln!(out, "|---|---|---|---|").unwrap();
+    for (size, label) in sizes {
+        let raw = html_of_size(&template.bytes, size);
+        let mut row = format!("| {label} |");
+        for encoding in ENCODINGS {
+            let encoded = encode(encoding, &raw);
+            let params: Params = template.params(encoding);
+            let before = LIVE.load(Ordering::SeqCst);
+            PEAK.store(before, Ordering::SeqCst);
+            process_response_streaming(&encoded[..], &mut std::io::sink(), &params)
+                .expect("streams");
+            let peak = PEAK.load(Ordering::SeqCst) - before;
+            write!(row, " {:.2} MiB |", peak as f64 / (1024.0 * 1024.0)).unwrap();
+        }
+        writeln!(out, "{row}").unwrap();
+    }
+    out
+}
+
+fn main() {
+    let classes = classes();
+    let page = corpus()
+        .into_iter()
+        .find(|f| f.name == "lolhtml-bench-html-parsing-spec.html")
+        .expect("the corpus has the HTML parsing spec");
+    let mut criterion = Criterion::default().configure_from_args();
+    for class in &classes {
+        bench_class(&mut criterion, class);
+    }
+    bench_single_page(&mut criterion, &page);
+    criterion.final_summary();
+
+    let mut report = String::from("## Speed, native (MB/s of decoded bytes)\n\n");
+    report.push_str(&ratio_report(&classes, &page));
+    report.push_str("\n## Peak heap of the pipeline, native\n\n");
+    report.push_str(&heap_report(&page));
+    println!("\n{report}");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/pipeline-report.md");
+    if let Err(e) = std::fs::write(&path, &report) {
+        eprintln!("could not write {}: {e}", path.display());
+    }
+}

@@ -363,3 +363,45 @@ fn snapshots_of_small_documents() {
 </body></html>"#,
     );
 }
+
+#[test]
+fn one_origin_chunk_that_expands_to_megabytes_is_flushed_in_pieces() {
+    #[derive(Default)]
+    struct CountingFlushes {
+        bytes: usize,
+        flushes_with_data: usize,
+        since_flush: usize,
+    }
+    impl Write for CountingFlushes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.bytes += buf.len();
+            self.since_flush += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            if self.since_flush > 0 {
+                self.flushes_with_data += 1;
+                self.since_flush = 0;
+            }
+            Ok(())
+        }
+    }
+    let raw = long_page().repeat(4);
+    for encoding in [Encoding::Gzip, Encoding::Brotli] {
+        let one_chunk = vec![encode(encoding, &raw)];
+        let mut client = CountingFlushes::default();
+        process_response_streaming(
+            Pieces::new(one_chunk),
+            &mut client,
+            &html().with_encoding(encoding),
+        )
+        .unwrap();
+        let every = PipelineSettings::new().flush_every_bytes();
+        assert!(
+            client.flushes_with_data >= raw.len() / every / 2,
+            "{encoding}: {} flushes for {} decoded bytes",
+            client.flushes_with_data,
+            raw.len()
+        );
+    }
+}

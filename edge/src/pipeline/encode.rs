@@ -21,76 +21,82 @@ pub(crate) struct EncoderSettings {
     pub gzip_level: u32,
     pub brotli_quality: u32,
     pub brotli_window: u32,
+    /// The most input the encoder takes between two flushes, whatever the origin's chunks are.
+    pub flush_every: usize,
 }
 
-pub(crate) enum Encoder<W: Write> {
+enum Codec<W: Write> {
     Identity(W),
     Gzip(GzEncoder<W>),
     Deflate(ZlibEncoder<W>),
     Brotli(Box<BrotliEncoder<W>>),
 }
 
+/// Re-encodes, flushing at every `flush()` and also after every `flush_every` bytes of input:
+/// one compressed origin chunk can expand to megabytes (repetitive pages compress very well),
+/// and an encoder that held all of it would hold back the client and grow its buffers.
+pub(crate) struct Encoder<W: Write> {
+    codec: Codec<W>,
+    encoding: Encoding,
+    unflushed: usize,
+    flush_every: usize,
+}
+
 impl<W: Write> Encoder<W> {
     pub(crate) fn new(encoding: Encoding, settings: EncoderSettings, next: W) -> Self {
         let level = Compression::new(settings.gzip_level);
-        match encoding {
-            Encoding::Identity => Encoder::Identity(next),
-            Encoding::Gzip => Encoder::Gzip(GzEncoder::new(next, level)),
-            Encoding::Deflate => Encoder::Deflate(ZlibEncoder::new(next, level)),
-            Encoding::Brotli => Encoder::Brotli(Box::new(BrotliEncoder::new(settings, next))),
-        }
-    }
-
-    fn encoding(&self) -> Encoding {
-        match self {
-            Encoder::Identity(_) => Encoding::Identity,
-            Encoder::Gzip(_) => Encoding::Gzip,
-            Encoder::Deflate(_) => Encoding::Deflate,
-            Encoder::Brotli(_) => Encoding::Brotli,
+        let codec = match encoding {
+            Encoding::Identity => Codec::Identity(next),
+            Encoding::Gzip => Codec::Gzip(GzEncoder::new(next, level)),
+            Encoding::Deflate => Codec::Deflate(ZlibEncoder::new(next, level)),
+            Encoding::Brotli => Codec::Brotli(Box::new(BrotliEncoder::new(settings, next))),
+        };
+        Encoder {
+            codec,
+            encoding,
+            unflushed: 0,
+            flush_every: settings.flush_every.max(1),
         }
     }
 
     /// Writes the end of the stream and returns the next stage.
     pub(crate) fn finish(self) -> io::Result<W> {
-        let tag = tagger(self.encoding());
-        match self {
-            Encoder::Identity(next) => Ok(next),
-            Encoder::Gzip(e) => e.finish().map_err(tag),
-            Encoder::Deflate(e) => e.finish().map_err(tag),
-            Encoder::Brotli(e) => e.finish().map_err(tag),
+        let tag = tagger(self.encoding);
+        match self.codec {
+            Codec::Identity(next) => Ok(next),
+            Codec::Gzip(e) => e.finish().map_err(tag),
+            Codec::Deflate(e) => e.finish().map_err(tag),
+            Codec::Brotli(e) => e.finish().map_err(tag),
         }
     }
 }
 
 impl<W: Write> Write for Encoder<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let result = match self {
-            Encoder::Identity(next) => next.write(buf),
-            Encoder::Gzip(e) => e.write(buf),
-            Encoder::Deflate(e) => e.write(buf),
-            Encoder::Brotli(e) => e.write(buf),
+        let take = buf.len().min(self.flush_every - self.unflushed);
+        let result = match &mut self.codec {
+            Codec::Identity(next) => next.write(&buf[..take]),
+            Codec::Gzip(e) => e.write(&buf[..take]),
+            Codec::Deflate(e) => e.write(&buf[..take]),
+            Codec::Brotli(e) => e.write(&buf[..take]),
         };
-        result.map_err(tagger(self.encoding()))
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        let result = match self {
-            Encoder::Identity(next) => next.write_all(buf),
-            Encoder::Gzip(e) => e.write_all(buf),
-            Encoder::Deflate(e) => e.write_all(buf),
-            Encoder::Brotli(e) => e.write_all(buf),
-        };
-        result.map_err(tagger(self.encoding()))
+        let written = result.map_err(tagger(self.encoding))?;
+        self.unflushed += written;
+        if self.unflushed >= self.flush_every {
+            self.flush()?;
+        }
+        Ok(written)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        let result = match self {
-            Encoder::Identity(next) => next.flush(),
-            Encoder::Gzip(e) => e.flush(),
-            Encoder::Deflate(e) => e.flush(),
-            Encoder::Brotli(e) => e.flush(),
+        self.unflushed = 0;
+        let result = match &mut self.codec {
+            Codec::Identity(next) => next.flush(),
+            Codec::Gzip(e) => e.flush(),
+            Codec::Deflate(e) => e.flush(),
+            Codec::Brotli(e) => e.flush(),
         };
-        result.map_err(tagger(self.encoding()))
+        result.map_err(tagger(self.encoding))
     }
 }
 

@@ -28,6 +28,8 @@ mod encoding;
 mod error;
 mod html;
 mod kind;
+#[doc(hidden)]
+pub mod parts;
 mod settings;
 mod text;
 mod url;

@@ -17,6 +17,7 @@ pub struct PipelineSettings {
     max_decoded_bytes: u64,
     max_html_memory_bytes: usize,
     read_buffer_bytes: usize,
+    flush_every_bytes: usize,
 }
 
 impl Default for PipelineSettings {
@@ -29,19 +30,20 @@ impl PipelineSettings {
     /// The defaults listed on each setter.
     pub const fn new() -> Self {
         PipelineSettings {
-            gzip_level: 6,
-            brotli_quality: 5,
-            brotli_window: 22,
+            gzip_level: 5,
+            brotli_quality: 4,
+            brotli_window: 20,
             max_decoded_bytes: 256 * 1024 * 1024,
             max_html_memory_bytes: 8 * 1024 * 1024,
             read_buffer_bytes: 32 * 1024,
+            flush_every_bytes: 64 * 1024,
         }
     }
 
     /// gzip and deflate output level, 0 to 9.
     ///
     /// ### Default
-    /// 6: what most origins send; see BENCHMARKS.md for the speed and size of each level.
+    /// 5: about 1.45x the speed of level 6 for 0.1 to 0.2 points of size (BENCHMARKS.md).
     pub const fn with_gzip_level(mut self, level: u32) -> Self {
         self.gzip_level = if level > 9 { 9 } else { level };
         self
@@ -50,7 +52,7 @@ impl PipelineSettings {
     /// Brotli output quality, 0 to 11.
     ///
     /// ### Default
-    /// 5: above it the encoder gets much slower for a few percent of size.
+    /// 4: about 1.7x the speed of quality 5, for 1 to 2 points of size (BENCHMARKS.md).
     pub const fn with_brotli_quality(mut self, quality: u32) -> Self {
         self.brotli_quality = if quality > 11 { 11 } else { quality };
         self
@@ -59,8 +61,8 @@ impl PipelineSettings {
     /// Brotli output window, as log2 of its size, 10 to 24.
     ///
     /// ### Default
-    /// 22 (4 MiB). Since the encoder is flushed after every origin chunk, the window mostly
-    /// matters for what a client must hold to decode.
+    /// 20 (1 MiB): the encoder then needs about 4 MiB instead of 10 at window 22, which keeps
+    /// a brotli-to-brotli response under 10 MiB of heap with the decoder's window (BENCHMARKS.md).
     pub const fn with_brotli_window(mut self, window: u32) -> Self {
         self.brotli_window = if window < 10 {
             10
@@ -101,6 +103,21 @@ impl PipelineSettings {
         self
     }
 
+    /// The most decoded bytes the encoder takes between two flushes. Each origin chunk ends
+    /// with a flush anyway; this bounds what one chunk that decodes to megabytes can hold back.
+    ///
+    /// ### Default
+    /// 64 KiB.
+    pub const fn with_flush_every_bytes(mut self, bytes: usize) -> Self {
+        self.flush_every_bytes = if bytes == 0 { 1 } else { bytes };
+        self
+    }
+
+    /// The encoder's flush interval in bytes.
+    pub const fn flush_every_bytes(&self) -> usize {
+        self.flush_every_bytes
+    }
+
     /// gzip and deflate output level.
     pub const fn gzip_level(&self) -> u32 {
         self.gzip_level
@@ -136,6 +153,7 @@ impl PipelineSettings {
             gzip_level: self.gzip_level,
             brotli_quality: self.brotli_quality,
             brotli_window: self.brotli_window,
+            flush_every: self.flush_every_bytes,
         }
     }
 }

@@ -13,8 +13,8 @@ pub struct Settings {
     pub origin_backend: String,
     /// The `src` of the script injected into HTML. Key `inject_script`, default empty (none).
     pub inject_script: String,
-    /// Codec settings and limits. Keys `gzip_level` (6), `brotli_quality` (5),
-    /// `brotli_window` (22), `max_decoded_bytes` (268435456).
+    /// Codec settings and limits. Keys `gzip_level` (5), `brotli_quality` (4),
+    /// `brotli_window` (20), `max_decoded_bytes` (268435456).
     pub pipeline: PipelineSettings,
 }
 
