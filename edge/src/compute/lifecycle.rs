@@ -1,81 +1,129 @@
 //! The life of a proxied request, in order:
 //!
-//! 1. [`upstream_request`]: the client request made fit for the origin.
-//! 2. the gate ([`sluice_edge::policy::gate::decide`]): Stream or PassThrough.
-//! 3. [`finalize_headers`]: every header the client will see, set on every path.
-//! 4. [`commit`]: the only place where headers are committed with `stream_to_client()`.
-//! 5. [`stream_body`]: the body pipeline writes into the client stream; a mid-stream error
+//! 1. [`RequestContext::of`]: who and where the reader is, and the identity decision.
+//! 2. [`upstream_request`]: the client request made fit for the origin.
+//! 3. the gate ([`gate::decide`]): Stream, Buffered or PassThrough.
+//! 4. [`finalize_response`]: every header the client will see, on every path.
+//! 5. [`commit`]: the only place where headers are committed with `stream_to_client()`.
+//! 6. [`stream_body`]: the body pipeline writes into the client stream; a mid-stream error
 //!    abandons the stream, so the client sees a truncated body, never a clean end.
-//! 6. [`log_outcome`]: one line per streamed response: complete, abandoned, or finish failed.
+//! 7. [`log_outcome`]: one line per streamed response: complete, abandoned, or finish failed.
 //!
-//! Errors before step 4 become a status (502 unreachable origin, 504 origin timeout, 500 bad
-//! settings) sent with `send_to_client()`; after it, no status can be changed any more.
+//! Errors before step 5 become a status (502 unreachable origin or unusable body, 504 origin
+//! timeout, 500 bad settings) sent with `send_to_client()`; after it, nothing can change the
+//! status any more.
 
+use super::context::RequestContext;
+use super::headers::ResponseHeaders;
 use fastly::http::body::StreamingBody;
 use fastly::http::request::SendErrorCause;
 use fastly::http::{StatusCode, header};
 use fastly::{Body, Request, Response};
 use sluice_edge::pipeline::{self, ContentKind, Encoding, Params, PipelineError, Stats};
 use sluice_edge::policy::gate::{self, GateInput, ResponsePath};
-use sluice_edge::policy::settings::Settings;
+use sluice_edge::policy::headers::{self, FinalHeaders};
+use sluice_edge::policy::identity::{self, IdentityAction};
+use sluice_edge::policy::request::{STRIPPED_REQUEST_HEADERS, accept_encoding, origin_target};
+use sluice_edge::policy::settings::{PostProcessor, Settings};
+use std::io::Read;
 
 /// Proxies one request to the origin. `None`: the response was streamed.
 pub(crate) fn proxy(request: Request, settings: &Settings) -> Option<Response> {
-    let method = request.get_method_str().to_owned();
-    let proxy_host = request
-        .get_header_str(header::HOST)
-        .unwrap_or(&settings.origin_host)
-        .to_owned();
-    let mut response = match upstream_request(request, settings).send(&settings.origin_backend) {
-        Ok(response) => response,
-        Err(error) => {
-            let status = match error.root_cause() {
-                SendErrorCause::HttpResponseTimeout | SendErrorCause::ConnectionTimeout => {
-                    StatusCode::GATEWAY_TIMEOUT
-                }
-                _ => StatusCode::BAD_GATEWAY,
-            };
-            log::error!("the origin could not be reached: {error}");
-            return Some(error_response(status, "the origin could not be reached"));
-        }
-    };
+    let context = RequestContext::of(&request, settings);
+    let mut response =
+        match upstream_request(request, settings, &context).send(&settings.origin_backend) {
+            Ok(response) => response,
+            Err(error) => {
+                let status = match error.root_cause() {
+                    SendErrorCause::HttpResponseTimeout | SendErrorCause::ConnectionTimeout => {
+                        StatusCode::GATEWAY_TIMEOUT
+                    }
+                    _ => StatusCode::BAD_GATEWAY,
+                };
+                log::error!("the origin could not be reached: {error}");
+                return Some(error_response(
+                    status,
+                    "the origin could not be reached",
+                    &context,
+                ));
+            }
+        };
     let path = gate::decide(&GateInput {
-        method: &method,
+        method: &context.method,
         status: response.get_status().as_u16(),
         content_type: response.get_header_str(header::CONTENT_TYPE),
         content_encoding: response.get_header_str(header::CONTENT_ENCODING),
-        html_post_processors: false,
+        html_post_processors: !settings.post_processors.is_empty(),
     });
     match path {
-        ResponsePath::Stream { kind, encoding } | ResponsePath::Buffered { kind, encoding } => {
-            let params = pipeline_params(&response, settings, &proxy_host, kind, encoding);
+        ResponsePath::Stream { kind, encoding } => {
+            let params = pipeline_params(&response, settings, &context, kind, encoding);
             let origin_body = response.take_body();
-            let client = commit(finalize_headers(response));
+            headers::prepare_modified_body(&mut ResponseHeaders(&mut response));
+            let client = commit(finalize_response(response, settings, &context));
             log_outcome(stream_body(origin_body, client, &params));
             None
         }
-        ResponsePath::PassThrough(_) => Some(finalize_headers(response)),
+        ResponsePath::Buffered { kind, encoding } => {
+            let params = pipeline_params(&response, settings, &context, kind, encoding);
+            let origin_body = response.take_body();
+            match buffered_body(origin_body, &params, encoding, settings) {
+                Ok(body) => {
+                    headers::prepare_modified_body(&mut ResponseHeaders(&mut response));
+                    response.set_body(body);
+                    Some(finalize_response(response, settings, &context))
+                }
+                Err(reason) => {
+                    log::error!("buffered response refused: {reason}");
+                    Some(error_response(StatusCode::BAD_GATEWAY, &reason, &context))
+                }
+            }
+        }
+        // The origin body goes out host-side, with its own framing and Content-Length.
+        ResponsePath::PassThrough(_) => Some(finalize_response(response, settings, &context)),
     }
 }
 
-/// Step 1: the origin request. Only the configured backend is ever asked, with the publisher's
-/// host, whatever the client's Host header or absolute-form URI said.
-pub(crate) fn upstream_request(mut request: Request, settings: &Settings) -> Request {
+/// Step 2: the origin request. Only the configured backend is ever asked, with the publisher's
+/// host and the path of whatever the client sent, so no Host header or absolute-form URI can
+/// point it elsewhere.
+fn upstream_request(
+    mut request: Request,
+    settings: &Settings,
+    context: &RequestContext,
+) -> Request {
+    let target = origin_target(request.get_url_str());
+    request.set_url(format!("http://{}{target}", settings.origin_host).as_str());
+    for name in STRIPPED_REQUEST_HEADERS {
+        request.remove_header(name);
+    }
     request.set_header(header::HOST, &settings.origin_host);
+    match context.client_ip {
+        Some(ip) => request.set_header("x-forwarded-for", ip.to_string()),
+        None => {
+            request.remove_header("x-forwarded-for");
+        }
+    }
+    match accept_encoding(request.get_header_str(header::ACCEPT_ENCODING)) {
+        Some(value) => request.set_header(header::ACCEPT_ENCODING, value),
+        None => {
+            request.remove_header(header::ACCEPT_ENCODING);
+        }
+    }
     request
 }
 
 fn pipeline_params(
     response: &Response,
     settings: &Settings,
-    proxy_host: &str,
+    context: &RequestContext,
     kind: ContentKind,
     encoding: Encoding,
 ) -> Params {
     let charset = response
         .get_header_str(header::CONTENT_TYPE)
         .and_then(charset_of);
-    Params::new(&settings.origin_host, "http", proxy_host)
+    Params::new(&settings.origin_host, "http", &context.proxy_host)
         .with_kind(kind)
         .with_encoding(encoding)
         .with_inject_script(&settings.inject_script)
@@ -92,17 +140,100 @@ fn charset_of(content_type: &str) -> Option<&str> {
     })
 }
 
-/// Step 3: the headers every response leaves with.
-pub(crate) fn finalize_headers(mut response: Response) -> Response {
-    let version = std::env::var("FASTLY_SERVICE_VERSION").unwrap_or_else(|_| "dev".to_owned());
-    response.set_header("x-sluice-version", version);
+/// The buffered path: the whole body, rewritten, post-processed, re-encoded; at most
+/// `max_buffered_bytes` as received and as decoded.
+fn buffered_body(
+    origin_body: Body,
+    params: &Params,
+    encoding: Encoding,
+    settings: &Settings,
+) -> Result<Vec<u8>, String> {
+    let limit = settings.max_buffered_bytes;
+    let too_large = || format!("the page is larger than max_buffered_bytes ({limit} bytes)");
+    let mut received = Vec::new();
+    origin_body
+        .take(limit + 1)
+        .read_to_end(&mut received)
+        .map_err(|e| PipelineError::Origin(e).to_string())?;
+    if received.len() as u64 > limit {
+        return Err(too_large());
+    }
+    let capped = settings
+        .pipeline
+        .with_max_decoded_bytes(settings.pipeline.max_decoded_bytes().min(limit));
+    let decoded_params = params
+        .clone()
+        .with_output_encoding(Encoding::Identity)
+        .with_settings(capped);
+    let html = pipeline::process(&received, &decoded_params).map_err(|e| match e {
+        PipelineError::TooLarge { .. } => too_large(),
+        other => other.to_string(),
+    })?;
+    let html = match String::from_utf8(html) {
+        Ok(text) if settings.post_processors.contains(&PostProcessor::NextJs) => {
+            pipeline::nextjs::rewrite_next_data(&text, params.urls())
+                .map_err(|e| e.to_string())?
+                .into_bytes()
+        }
+        Ok(text) => text.into_bytes(),
+        // Next.js pages are UTF-8; anything else is sent as the streaming rewriter made it.
+        Err(not_utf8) => not_utf8.into_bytes(),
+    };
+    pipeline::encode(encoding, &html, &settings.pipeline).map_err(|e| e.to_string())
+}
+
+/// Step 4: the headers every response leaves with (geo, version, environment, operator
+/// headers, identity), set on every path before the head goes out.
+fn finalize_response(
+    mut response: Response,
+    settings: &Settings,
+    context: &RequestContext,
+) -> Response {
+    let mut headers = ResponseHeaders(&mut response);
+    base_headers(
+        &mut headers,
+        context.geo.clone(),
+        &settings.response_headers,
+    );
+    let domain = settings.cookie_domain.as_deref();
+    match &context.identity {
+        IdentityAction::Set(id) => {
+            headers.0.set_header(identity::HEADER, id);
+            headers
+                .0
+                .append_header(header::SET_COOKIE, identity::set_cookie(id, domain));
+        }
+        IdentityAction::Expire => {
+            headers
+                .0
+                .append_header(header::SET_COOKIE, identity::expire_cookie(domain));
+        }
+        IdentityAction::Nothing => {}
+    }
     response
 }
 
-/// Step 4: commits the head. After this no header or status can change; the body is chunked.
-fn commit(mut response: Response) -> StreamingBody {
-    // The body is rewritten, so the origin's length no longer holds; the host frames it chunked.
-    response.remove_header(header::CONTENT_LENGTH);
+fn base_headers(
+    headers: &mut ResponseHeaders<'_>,
+    geo: Option<headers::Geo>,
+    operator: &[(String, String)],
+) {
+    let version = std::env::var("FASTLY_SERVICE_VERSION").unwrap_or_else(|_| "dev".to_owned());
+    let staging = std::env::var("FASTLY_IS_STAGING").is_ok_and(|v| v == "1");
+    headers::finalize(
+        headers,
+        &FinalHeaders {
+            geo,
+            version: &version,
+            staging,
+            operator,
+        },
+    );
+}
+
+/// Step 5: commits the head. After this no header or status can change; the body is chunked
+/// (the host frames it; Content-Length was removed with the other modified-body headers).
+fn commit(response: Response) -> StreamingBody {
     response.stream_to_client()
 }
 
@@ -113,7 +244,7 @@ enum Outcome {
     FinishFailed(std::io::Error),
 }
 
-/// Step 5: the body. On a pipeline error the client stream is abandoned, not finished: the
+/// Step 6: the body. On a pipeline error the client stream is abandoned, not finished: the
 /// chunked body then stops without its terminating 0-chunk and the connection closes, so the
 /// client can tell the page is incomplete.
 fn stream_body(origin_body: Body, mut client: StreamingBody, params: &Params) -> Outcome {
@@ -123,15 +254,15 @@ fn stream_body(origin_body: Body, mut client: StreamingBody, params: &Params) ->
             Err(error) => Outcome::FinishFailed(error),
         },
         Err(error) => {
-            // Abandoning can fail only if the client is already gone; either way the stream ends
-            // without a terminator.
+            // Abandoning can fail only if the client is already gone; either way the stream
+            // ends without a terminator.
             let _ = client.abandon();
             Outcome::Abandoned(error)
         }
     }
 }
 
-/// Step 6: one line per streamed response.
+/// Step 7: one line per streamed response.
 fn log_outcome(outcome: Outcome) {
     match outcome {
         Outcome::Complete(stats) => log::info!(
@@ -151,9 +282,21 @@ fn log_outcome(outcome: Outcome) {
     }
 }
 
-/// A short plain-text error response, sent before anything was streamed.
-pub(crate) fn error_response(status: StatusCode, reason: &str) -> Response {
-    finalize_headers(
-        Response::from_status(status).with_body_text_plain(&format!("{}: {reason}\n", status)),
-    )
+/// A short plain-text response that Sluice makes itself (health, refusals), with the base
+/// headers but no identity.
+pub(crate) fn plain_response(status: StatusCode, text: &str) -> Response {
+    let mut response = Response::from_status(status).with_body_text_plain(&format!("{text}\n"));
+    base_headers(&mut ResponseHeaders(&mut response), None, &[]);
+    response
+}
+
+fn error_response(status: StatusCode, reason: &str, context: &RequestContext) -> Response {
+    let mut response =
+        Response::from_status(status).with_body_text_plain(&format!("{status}: {reason}\n"));
+    base_headers(
+        &mut ResponseHeaders(&mut response),
+        context.geo.clone(),
+        &[],
+    );
+    response
 }

@@ -28,6 +28,7 @@ mod encoding;
 mod error;
 mod html;
 mod kind;
+pub mod nextjs;
 #[doc(hidden)]
 pub mod parts;
 mod settings;
@@ -60,6 +61,7 @@ pub struct Params {
     urls: UrlRewriter,
     kind: ContentKind,
     encoding: Option<Encoding>,
+    output: Option<Encoding>,
     inject_script: Option<String>,
     charset: Option<String>,
     settings: PipelineSettings,
@@ -73,6 +75,7 @@ impl Params {
             urls: UrlRewriter::new(origin_host, proxy_scheme, proxy_host),
             kind: ContentKind::Other,
             encoding: Some(Encoding::Identity),
+            output: None,
             inject_script: None,
             charset: None,
             settings: PipelineSettings::new(),
@@ -95,6 +98,13 @@ impl Params {
     /// decode (unknown, or several stacked) makes the body pass through byte for byte.
     pub fn with_content_encoding(mut self, header: Option<&str>) -> Self {
         self.encoding = Encoding::from_header(header);
+        self
+    }
+
+    /// Writes the output in this encoding instead of the input's (the buffered path decodes to
+    /// identity, post-processes, then encodes).
+    pub fn with_output_encoding(mut self, encoding: Encoding) -> Self {
+        self.output = Some(encoding);
         self
     }
 
@@ -200,7 +210,8 @@ pub fn process_response_streaming<R: Read, W: Write>(
         stats.bytes_out = sink.written;
         return Ok(stats);
     };
-    let encoder = Encoder::new(encoding, settings.encoder(), &mut sink);
+    let output = params.output.unwrap_or(encoding);
+    let encoder = Encoder::new(output, settings.encoder(), &mut sink);
     let rewriter = Rewriter::new(params, encoder);
     let mut decoder = Decoder::new(encoding, settings.max_decoded_bytes(), rewriter);
 
@@ -234,6 +245,16 @@ pub fn process(body: &[u8], params: &Params) -> Result<Vec<u8>, PipelineError> {
     let mut out = Vec::with_capacity(body.len() + body.len() / 8);
     process_response_streaming(body, &mut out, params)?;
     Ok(out)
+}
+
+/// Encodes a whole body the way the pipeline encodes its output (the buffered path's last
+/// step).
+pub fn encode(
+    encoding: Encoding,
+    raw: &[u8],
+    settings: &PipelineSettings,
+) -> Result<Vec<u8>, PipelineError> {
+    parts::encode_only(encoding, raw, settings)
 }
 
 fn copy_untouched<R: Read, W: Write>(

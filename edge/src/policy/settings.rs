@@ -13,9 +13,30 @@ pub struct Settings {
     pub origin_backend: String,
     /// The `src` of the script injected into HTML. Key `inject_script`, default empty (none).
     pub inject_script: String,
+    /// The `Domain` of the synthetic ID cookie. Key `cookie_domain`, default empty (host-only).
+    pub cookie_domain: Option<String>,
+    /// Headers set on every response, after Sluice's own. Key `response_headers`, a JSON object
+    /// of strings, default `{}`. Framing headers are refused.
+    pub response_headers: Vec<(String, String)>,
+    /// HTML post-processors that need the whole document. Key `post_processors`, a comma
+    /// separated list; known: `nextjs`. Default empty.
+    pub post_processors: Vec<PostProcessor>,
+    /// The most bytes the buffered path holds (encoded as received, and decoded). Key
+    /// `max_buffered_bytes`, default 16777216 (16 MiB).
+    pub max_buffered_bytes: u64,
+    /// The HMAC key of the synthetic ID, from the Secret Store `sluice_secrets`
+    /// (`synthetic_id_key`), required.
+    pub synthetic_id_key: Vec<u8>,
     /// Codec settings and limits. Keys `gzip_level` (5), `brotli_quality` (4),
     /// `brotli_window` (20), `max_decoded_bytes` (268435456).
     pub pipeline: PipelineSettings,
+}
+
+/// An HTML post-processor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostProcessor {
+    /// Rewrites the origin's URLs and host names inside `<script id="__NEXT_DATA__">`.
+    NextJs,
 }
 
 /// A setting that is missing or cannot be used.
@@ -44,11 +65,14 @@ impl Settings {
     /// let settings = Settings::from_lookup(|key| match key {
     ///     "origin_host" => Some("www.publisher.example".to_string()),
     ///     _ => None,
-    /// }).unwrap();
+    /// }, Some(b"key".to_vec())).unwrap();
     /// assert_eq!(settings.origin_backend, "origin");
-    /// assert!(Settings::from_lookup(|_| None).is_err());
+    /// assert!(Settings::from_lookup(|_| None, Some(b"key".to_vec())).is_err());
     /// ```
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        secret: Option<Vec<u8>>,
+    ) -> Result<Settings, SettingsError> {
         let origin_host = lookup("origin_host")
             .map(|v| v.trim().to_ascii_lowercase())
             .filter(|v| !v.is_empty())
@@ -80,7 +104,35 @@ impl Settings {
             .with_brotli_quality(number("brotli_quality", defaults.brotli_quality().into())? as u32)
             .with_brotli_window(number("brotli_window", defaults.brotli_window().into())? as u32)
             .with_max_decoded_bytes(number("max_decoded_bytes", defaults.max_decoded_bytes())?);
+        let synthetic_id_key = secret
+            .filter(|k| !k.is_empty())
+            .ok_or(SettingsError::Missing("synthetic_id_key"))?;
+        let response_headers = match lookup("response_headers").filter(|v| !v.trim().is_empty()) {
+            None => Vec::new(),
+            Some(json) => parse_response_headers(&json)?,
+        };
+        let post_processors = lookup("post_processors")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| match p {
+                "nextjs" => Ok(PostProcessor::NextJs),
+                other => Err(SettingsError::Invalid {
+                    key: "post_processors",
+                    value: other.to_owned(),
+                    why: "the known post-processors are: nextjs",
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
+            cookie_domain: lookup("cookie_domain")
+                .map(|d| d.trim().to_owned())
+                .filter(|d| !d.is_empty()),
+            response_headers,
+            post_processors,
+            max_buffered_bytes: number("max_buffered_bytes", 16 * 1024 * 1024)?,
+            synthetic_id_key,
             origin_host,
             origin_backend: lookup("origin_backend")
                 .filter(|v| !v.trim().is_empty())
@@ -88,5 +140,103 @@ impl Settings {
             inject_script: lookup("inject_script").unwrap_or_default(),
             pipeline,
         })
+    }
+}
+
+fn parse_response_headers(json: &str) -> Result<Vec<(String, String)>, SettingsError> {
+    let invalid = |why| SettingsError::Invalid {
+        key: "response_headers",
+        value: json.to_owned(),
+        why,
+    };
+    let serde_json::Value::Object(map) =
+        serde_json::from_str(json).map_err(|_| invalid("expected a JSON object"))?
+    else {
+        return Err(invalid("expected a JSON object"));
+    };
+    let mut headers = Vec::new();
+    for (name, value) in map {
+        let serde_json::Value::String(value) = value else {
+            return Err(invalid("every value must be a string"));
+        };
+        let token = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token || !crate::policy::headers::header_safe(&value) {
+            return Err(invalid(
+                "header names must be tokens and values visible ASCII",
+            ));
+        }
+        if crate::policy::headers::FRAMING_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(invalid(
+                "framing headers (Content-Length, Transfer-Encoding, ...) cannot be set",
+            ));
+        }
+        headers.push((name, value));
+    }
+    Ok(headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(
+            |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()),
+            Some(b"k".to_vec()),
+        )
+    }
+
+    #[test]
+    fn reads_every_key_with_its_default() {
+        let s = with(&[("origin_host", "WWW.Publisher.Example")]).unwrap();
+        assert_eq!(s.origin_host, "www.publisher.example");
+        assert_eq!(s.origin_backend, "origin");
+        assert_eq!(s.cookie_domain, None);
+        assert!(s.response_headers.is_empty() && s.post_processors.is_empty());
+        assert_eq!(s.max_buffered_bytes, 16 * 1024 * 1024);
+        let s = with(&[
+            ("origin_host", "a.example"),
+            ("response_headers", r#"{"X-Frame-Options":"DENY"}"#),
+            ("post_processors", "nextjs"),
+            ("cookie_domain", "a.example"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.response_headers,
+            vec![("X-Frame-Options".into(), "DENY".into())]
+        );
+        assert_eq!(s.post_processors, vec![PostProcessor::NextJs]);
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_used_with_a_reason() {
+        let cases: [&[(&str, &str)]; 6] = [
+            &[],
+            &[("origin_host", "a b")],
+            &[("origin_host", "a.example"), ("gzip_level", "high")],
+            &[("origin_host", "a.example"), ("response_headers", "[1]")],
+            &[
+                ("origin_host", "a.example"),
+                ("response_headers", r#"{"Content-Length":"1"}"#),
+            ],
+            &[("origin_host", "a.example"), ("post_processors", "remix")],
+        ];
+        for case in cases {
+            let error = with(case).unwrap_err();
+            assert!(error.to_string().contains('`'), "{error}");
+        }
+        let no_key = Settings::from_lookup(
+            |key| (key == "origin_host").then(|| "a.example".to_owned()),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(no_key, SettingsError::Missing("synthetic_id_key"));
     }
 }
