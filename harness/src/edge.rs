@@ -181,7 +181,9 @@ impl EdgeBuilder {
     }
 
     /// Declares geolocation data for a client address (e.g. `127.0.0.1`), as
-    /// `[local_server.geolocation.addresses."ADDR"]` fields.
+    /// `[local_server.geolocation.addresses."ADDR"]` fields. Fields not given take Viceroy's
+    /// loopback defaults (San Francisco, US): the fastly crate's `geo_lookup` returns nothing
+    /// for an entry that lacks any field.
     pub fn geolocation<K: Into<String>, V: Into<toml::Value>>(
         mut self,
         address: &str,

@@ -33,6 +33,32 @@ fn table<'a>(parent: &'a mut Table, key: &str) -> &'a mut Table {
     entry.as_table_mut().expect("made a table above")
 }
 
+/// Every field of a geolocation entry, with Viceroy's own loopback values: the fastly crate's
+/// `geo_lookup` returns nothing for an entry that lacks any of them.
+fn default_geolocation() -> Table {
+    let text = r#"
+as_name = "Fastly, Inc"
+as_number = 54113
+area_code = 415
+city = "San Francisco"
+conn_speed = "broadband"
+conn_type = "wired"
+continent = "NA"
+country_code = "US"
+country_code3 = "USA"
+country_name = "United States of America"
+latitude = 37.77869
+longitude = -122.39557
+metro_code = 0
+postal_code = "94107"
+proxy_description = "?"
+proxy_type = "?"
+region = "CA"
+utc_offset = -700
+"#;
+    text.parse().expect("the default geolocation entry parses")
+}
+
 /// Lays `edits` over `base` (a manifest's text) and returns the new manifest's text.
 pub(crate) fn render(base: &str, edits: &LocalServer) -> Result<String, HarnessError> {
     let mut manifest: Table = base
@@ -85,7 +111,9 @@ pub(crate) fn render(base: &str, edits: &LocalServer) -> Result<String, HarnessE
     for (address, fields) in &edits.geolocation {
         let geo = table(local, "geolocation");
         geo.insert("format".into(), "inline-toml".into());
-        table(geo, "addresses").insert(address.clone(), Value::Table(fields.clone()));
+        let mut entry = default_geolocation();
+        entry.extend(fields.clone());
+        table(geo, "addresses").insert(address.clone(), Value::Table(entry));
     }
 
     toml::to_string(&manifest)
