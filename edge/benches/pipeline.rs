@@ -303,6 +303,97 @@ fn heap_report(template: &CorpusFile) -> String {
     out
 }
 
+/// Output size, speed and encoder heap of the codec settings, on two HTML pages: what the
+/// defaults were chosen from.
+fn settings_report() -> String {
+    let pages = [
+        "lolhtml-bench-html-parsing-spec.html",
+        "pydoc-changelog.html",
+    ];
+    let choices: [(&str, Encoding, PipelineSettings); 8] = [
+        (
+            "gzip 1",
+            Encoding::Gzip,
+            PipelineSettings::new().with_gzip_level(1),
+        ),
+        (
+            "gzip 4",
+            Encoding::Gzip,
+            PipelineSettings::new().with_gzip_level(4),
+        ),
+        (
+            "gzip 5 (default)",
+            Encoding::Gzip,
+            PipelineSettings::new().with_gzip_level(5),
+        ),
+        (
+            "gzip 6",
+            Encoding::Gzip,
+            PipelineSettings::new().with_gzip_level(6),
+        ),
+        (
+            "br q5 w22",
+            Encoding::Brotli,
+            PipelineSettings::new()
+                .with_brotli_quality(5)
+                .with_brotli_window(22),
+        ),
+        (
+            "br q4 w22",
+            Encoding::Brotli,
+            PipelineSettings::new()
+                .with_brotli_quality(4)
+                .with_brotli_window(22),
+        ),
+        (
+            "br q4 w20 (default)",
+            Encoding::Brotli,
+            PipelineSettings::new()
+                .with_brotli_quality(4)
+                .with_brotli_window(20),
+        ),
+        (
+            "br q5 w20",
+            Encoding::Brotli,
+            PipelineSettings::new()
+                .with_brotli_quality(5)
+                .with_brotli_window(20),
+        ),
+    ];
+    let corpus = corpus();
+    let mut out = String::from(
+        "| page | setting | output / input | encode MB/s | encoder peak heap |\n|---|---|---|---|---|\n",
+    );
+    for name in pages {
+        let page = corpus.iter().find(|f| f.name == name).expect("corpus page");
+        for (label, encoding, settings) in &choices {
+            let mut times = Vec::new();
+            let mut size = 0;
+            let mut peak = 0;
+            for _ in 0..3 {
+                let before = LIVE.load(Ordering::SeqCst);
+                PEAK.store(before, Ordering::SeqCst);
+                let start = Instant::now();
+                let encoded = encode_only(*encoding, &page.bytes, settings).expect("encodes");
+                times.push(start.elapsed().as_secs_f64());
+                // The output vector is the caller's, not the encoder's.
+                peak = PEAK.load(Ordering::SeqCst) - before - encoded.capacity();
+                size = encoded.len();
+            }
+            times.sort_by(f64::total_cmp);
+            writeln!(
+                out,
+                "| {name} | {label} | {:.2}% | {:.0} | {:.2} MiB |",
+                size as f64 * 100.0 / page.bytes.len() as f64,
+                page.bytes.len() as f64 / times[1] / 1e6,
+                peak as f64 / (1024.0 * 1024.0)
+            )
+            .unwrap();
+        }
+    }
+    out
+}
+
 fn main() {
     let classes = classes();
     let page = corpus()
@@ -318,6 +409,8 @@ fn main() {
 
     let mut report = String::from("## Speed, native (MB/s of decoded bytes)\n\n");
     report.push_str(&ratio_report(&classes, &page));
+    report.push_str("\n## Codec settings, native\n\n");
+    report.push_str(&settings_report());
     report.push_str("\n## Peak heap of the pipeline, native\n\n");
     report.push_str(&heap_report(&page));
     println!("\n{report}");

@@ -1,11 +1,12 @@
 //! Times the body pipeline where it really runs: built for wasm32-wasip1 and run under Viceroy.
 //!
 //! ```sh
-//! cargo build -p edge --example wasm_speed --release --target wasm32-wasip1
-//! viceroy run -C fastly.toml target/wasm32-wasip1/release/examples/wasm_speed.wasm < page.html
+//! scripts/wasm-speed ../shared/corpus/lolhtml-bench-html-parsing-spec.html infra.spec.whatwg.org
 //! ```
 //!
-//! Reads one HTML page on stdin, compresses it (gzip and brotli, as an origin would), then runs
+//! `viceroy run` gives the guest no stdin and no files, so under wasm the page comes from the
+//! KV store `corpus` (key `page`), which the script declares with the page's file. Natively the
+//! page is read from stdin. It compresses it (gzip and brotli, as an origin would), then runs
 //! the whole pipeline over it several times per encoding and prints the median MB/s of decoded
 //! bytes and how many MB of such HTML fit in Fastly's default 50 ms CPU budget. It builds
 //! natively too, for comparison.
@@ -14,17 +15,36 @@ use sluice_edge::pipeline::parts::encode_only;
 use sluice_edge::pipeline::{
     ContentKind, Encoding, Params, PipelineSettings, process_response_streaming,
 };
+#[cfg(not(target_arch = "wasm32"))]
 use std::io::Read;
 use std::time::Instant;
 
 const RUNS: usize = 7;
 const CPU_BUDGET_MS: f64 = 50.0;
 
-fn main() {
+#[cfg(target_arch = "wasm32")]
+fn read_page() -> Vec<u8> {
+    let store = fastly::kv_store::KVStore::open("corpus")
+        .ok()
+        .flatten()
+        .expect("a KV store named corpus (see scripts/wasm-speed)");
+    store
+        .lookup("page")
+        .expect("the key page in the corpus KV store")
+        .take_body_bytes()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn read_page() -> Vec<u8> {
     let mut page = Vec::new();
     std::io::stdin()
         .read_to_end(&mut page)
         .expect("an HTML page on stdin");
+    page
+}
+
+fn main() {
+    let page = read_page();
     let origin_host = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "infra.spec.whatwg.org".to_owned());
