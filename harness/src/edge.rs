@@ -65,6 +65,8 @@ pub struct EdgeBuilder {
     manifest: Option<String>,
     local: LocalServer,
     startup_timeout: Duration,
+    listen: String,
+    echo: bool,
 }
 
 /// A running Viceroy instance serving the Compute program, on its own port with its own
@@ -85,6 +87,8 @@ impl Edge {
             manifest: None,
             local: LocalServer::default(),
             startup_timeout: Duration::from_secs(60),
+            listen: "127.0.0.1:0".to_owned(),
+            echo: false,
         }
     }
 
@@ -161,6 +165,36 @@ impl EdgeBuilder {
         if let Some(backend) = self.local.backends.last_mut() {
             backend.first_byte_timeout_ms = Some(timeout.as_millis() as u64);
         }
+        self
+    }
+
+    /// Sets the Host the backend added last sends (`override_host`).
+    ///
+    /// ### Default
+    /// What the base manifest says for that backend, else the origin's own.
+    pub fn override_host(mut self, host: &str) -> Self {
+        if let Some(backend) = self.local.backends.last_mut() {
+            backend.override_host = Some(host.to_owned());
+        }
+        self
+    }
+
+    /// The address Viceroy listens on.
+    ///
+    /// ### Default
+    /// `127.0.0.1:0`: an ephemeral port, so instances never collide.
+    pub fn listen(mut self, addr: &str) -> Self {
+        self.listen = addr.to_owned();
+        self
+    }
+
+    /// Also prints Viceroy's output as it comes (for interactive use; tests keep it quiet and
+    /// show it only on failure).
+    ///
+    /// ### Default
+    /// Off.
+    pub fn echo_log(mut self, echo: bool) -> Self {
+        self.echo = echo;
         self
     }
 
@@ -252,7 +286,7 @@ impl EdgeBuilder {
             .map_err(|e| HarnessError::io("writing the instance's fastly.toml", e))?;
 
         let mut child = Command::new(&viceroy)
-            .args(["serve", "--addr", "127.0.0.1:0", "-v", "-C"])
+            .args(["serve", "--addr", &self.listen, "-v", "-C"])
             .arg(&manifest_path)
             .arg(&wasm)
             .stdin(Stdio::null())
@@ -280,7 +314,8 @@ impl EdgeBuilder {
         ] {
             let Some(stream) = stream else { continue };
             let log = log.clone();
-            std::thread::spawn(move || drain(stream, &log, tx));
+            let echo = self.echo;
+            std::thread::spawn(move || drain(stream, &log, tx, echo));
         }
         let addr = match listening_rx.recv_timeout(self.startup_timeout) {
             Ok(addr) => addr,
@@ -315,6 +350,7 @@ fn drain(
     stream: Box<dyn std::io::Read + Send>,
     log: &LogBook,
     mut listening: Option<mpsc::Sender<SocketAddr>>,
+    echo: bool,
 ) {
     for line in BufReader::new(stream).lines() {
         let Ok(line) = line else { break };
@@ -324,6 +360,9 @@ fn drain(
         {
             let _ = tx.send(addr);
             listening = None;
+        }
+        if echo {
+            println!("{line}");
         }
         log.push(line);
     }

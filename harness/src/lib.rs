@@ -41,6 +41,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(missing_docs)]
 
+pub mod demo;
 mod edge;
 pub mod errors;
 mod logs;
@@ -54,5 +55,5 @@ mod wire;
 pub use edge::{Edge, EdgeBuilder, Origin};
 pub use errors::HarnessError;
 pub use logs::LogBook;
-pub use origin::{ReceivedRequest, Script, ScriptedOrigin, Sent, Step};
+pub use origin::{ReceivedRequest, Router, Script, ScriptedOrigin, Sent, Step};
 pub use wire::{Event, Framing, Wire, WireRequest, decode};

@@ -202,16 +202,34 @@ struct Record {
 /// ```
 pub struct ScriptedOrigin {
     addr: SocketAddr,
-    script: Script,
     record: Arc<Mutex<Record>>,
     task: JoinHandle<()>,
 }
 
+/// Picks the script for a request (see [`ScriptedOrigin::serve`]).
+pub type Router = Arc<dyn Fn(&ReceivedRequest) -> Script + Send + Sync>;
+
 impl ScriptedOrigin {
-    /// Starts serving `script` on an ephemeral loopback port.
+    /// Starts serving `script` for every request, on an ephemeral loopback port.
     pub fn start(script: Script) -> Result<ScriptedOrigin, HarnessError> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| HarnessError::io("binding the scripted origin", e))?;
+        Self::serve("127.0.0.1:0", Arc::new(move |_| script.clone()))
+    }
+
+    /// Serves on `addr` (`127.0.0.1:0` for an ephemeral port) whatever script `router` picks
+    /// for each request: by path, by `Accept-Encoding`, and so on.
+    ///
+    /// ```no_run
+    /// use harness::{Script, ScriptedOrigin};
+    /// use std::sync::Arc;
+    /// let origin = ScriptedOrigin::serve("127.0.0.1:0", Arc::new(|request| match request.path.as_str() {
+    ///     "/" => Script::new().head(200, [("content-type", "text/html")]).chunk("<p>home</p>").end(),
+    ///     _ => Script::new().head(404, [("content-length", "0")]).end(),
+    /// }))?;
+    /// # Ok::<(), harness::HarnessError>(())
+    /// ```
+    pub fn serve(addr: &str, router: Router) -> Result<ScriptedOrigin, HarnessError> {
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| HarnessError::io(format!("binding the scripted origin to {addr}"), e))?;
         listener
             .set_nonblocking(true)
             .map_err(|e| HarnessError::io("configuring the scripted origin", e))?;
@@ -219,34 +237,29 @@ impl ScriptedOrigin {
             .local_addr()
             .map_err(|e| HarnessError::io("reading the scripted origin's address", e))?;
         let record = Arc::new(Mutex::new(Record::default()));
-        let (played, shared) = (script.clone(), Arc::clone(&record));
+        let shared = Arc::clone(&record);
         let task = crate::runtime::runtime().spawn(async move {
             let Ok(listener) = TcpListener::from_std(listener) else {
                 return;
             };
             while let Ok((socket, _)) = listener.accept().await {
-                let (script, record) = (played.clone(), Arc::clone(&shared));
+                let (router, record) = (Arc::clone(&router), Arc::clone(&shared));
                 tokio::spawn(async move {
-                    let _ = serve(socket, &script, &record).await;
+                    let _ = serve(socket, router.as_ref(), &record).await;
                 });
             }
         });
-        Ok(ScriptedOrigin {
-            addr,
-            script,
-            record,
-            task,
-        })
+        Ok(ScriptedOrigin { addr, record, task })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn uri(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    /// The script it plays.
-    pub fn script(&self) -> &Script {
-        &self.script
     }
 
     /// The requests received so far.
@@ -334,13 +347,15 @@ async fn read_request_head(socket: &mut TcpStream) -> Option<ReceivedRequest> {
 
 async fn serve(
     mut socket: TcpStream,
-    script: &Script,
+    router: &(dyn Fn(&ReceivedRequest) -> Script + Send + Sync),
     record: &Mutex<Record>,
 ) -> std::io::Result<()> {
     socket.set_nodelay(true)?;
     let Some(request) = read_request_head(&mut socket).await else {
         return Ok(());
     };
+    let script = router(&request);
+    let head_only = request.method.eq_ignore_ascii_case("HEAD");
     let index = {
         let mut record = record.lock().expect("origin record");
         record.requests.push(request);
@@ -348,6 +363,9 @@ async fn serve(
     };
     let mut chunked = true;
     for step in script.steps() {
+        if head_only && matches!(step, Step::Chunk(_)) {
+            continue;
+        }
         match step {
             Step::Head { status, headers } => {
                 chunked = !headers
@@ -372,7 +390,7 @@ async fn serve(
             Step::Chunk(bytes) => socket.write_all(bytes).await?,
             Step::Pause(duration) => tokio::time::sleep(*duration).await,
             Step::End => {
-                if chunked {
+                if chunked && !head_only {
                     socket.write_all(b"0\r\n\r\n").await?;
                 }
                 socket.flush().await?;

@@ -31,6 +31,16 @@ pub const FRAMING_HEADERS: [&str; 4] = [
     "content-encoding",
 ];
 
+/// Hop-by-hop headers of the origin's response (RFC 9110 7.6.1): they described the origin's
+/// connection, not the client's.
+pub const HOP_BY_HOP_RESPONSE: [&str; 5] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "trailer",
+    "upgrade",
+];
+
 /// Adjusts the headers of a response whose body Sluice rewrites: drops length and digests,
 /// weakens a strong ETag (the bytes differ, the meaning does not), drops `Accept-Ranges`
 /// (ranges of the origin's bytes do not apply), and makes sure `Vary` names `Accept-Encoding`.
@@ -117,6 +127,9 @@ pub struct FinalHeaders<'a> {
 /// Sets the headers every response leaves with, on every path, before the head goes out:
 /// geolocation, version, environment, then the operator's own (framing headers excepted).
 pub fn finalize(headers: &mut impl Headers, input: &FinalHeaders<'_>) {
+    for name in HOP_BY_HOP_RESPONSE {
+        headers.remove(name);
+    }
     match &input.geo {
         Some(geo) => {
             let fields = [
@@ -231,5 +244,8 @@ pub(crate) mod tests {
         assert_eq!(h.get("transfer-encoding"), None);
         assert_eq!(h.get("x-sluice-env").as_deref(), Some("staging"));
         assert_eq!(h.get("x-geo-info-available").as_deref(), Some("false"));
+        let mut h = List(vec![("Connection".into(), "close".into())]);
+        finalize(&mut h, &FinalHeaders::default());
+        assert_eq!(h.get("connection"), None);
     }
 }
