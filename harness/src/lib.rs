@@ -46,6 +46,7 @@ mod edge;
 pub mod errors;
 mod logs;
 mod manifest;
+pub mod measure;
 mod origin;
 mod relay;
 mod runtime;

@@ -7,7 +7,8 @@
 
 use super::{Encoding, PipelineError};
 use brotli_decompressor::{
-    BrotliDecoderHasMoreOutput, BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc,
+    BrotliDecoderHasMoreOutput, BrotliDecoderParameter, BrotliDecompressStream, BrotliResult,
+    BrotliState, StandardAlloc,
 };
 use flate2::{Decompress, FlushDecompress, Status};
 use std::io::{self, Write};
@@ -43,11 +44,21 @@ impl<W: Write> Decoder<W> {
             Encoding::Identity => Codec::Identity,
             Encoding::Gzip => Codec::Flate(Box::new(Decompress::new_gzip(15))),
             Encoding::Deflate => Codec::DeflateUnsniffed(Vec::with_capacity(2)),
-            Encoding::Brotli => Codec::Brotli(Box::new(BrotliState::new_strict(
-                StandardAlloc::default(),
-                StandardAlloc::default(),
-                StandardAlloc::default(),
-            ))),
+            Encoding::Brotli => {
+                let mut state = BrotliState::new_strict(
+                    StandardAlloc::default(),
+                    StandardAlloc::default(),
+                    StandardAlloc::default(),
+                );
+                // The window the stream declares is allocated once, up front, instead of growing
+                // with the page: the heap a brotli body needs is then known from its first bytes
+                // and the same for a 100 KB page as for a 50 MB one.
+                state.set_parameter(
+                    BrotliDecoderParameter::BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION,
+                    1,
+                );
+                Codec::Brotli(Box::new(state))
+            }
         };
         let buffer = match encoding {
             Encoding::Identity => Vec::new(),

@@ -1,0 +1,89 @@
+//! Building blocks for measuring a Compute program through Viceroy: large synthetic pages,
+//! compressed as an origin would send them, and the heap a request used.
+
+use crate::edge::EdgeBuilder;
+use crate::errors::HarnessError;
+use crate::origin::{Script, ScriptedOrigin};
+use std::io::Write;
+use std::time::Duration;
+
+/// An HTML page of about `size` bytes whose links, images and scripts name `host`.
+///
+/// ```
+/// let page = harness::measure::synthetic_html(10_000, "www.publisher.example");
+/// assert!(page.len() >= 10_000 && page.ends_with(b"</html>\n"));
+/// ```
+pub fn synthetic_html(size: usize, host: &str) -> Vec<u8> {
+    let mut page = format!(
+        "<!doctype html><html><head><title>long</title><link rel=\"stylesheet\" href=\"https://{host}/site.css\"></head><body>\n"
+    )
+    .into_bytes();
+    let mut i = 0;
+    while page.len() < size {
+        page.extend_from_slice(format!(
+            "<article><h2><a href=\"https://{host}/story/{i}\">Story {i}</a></h2><img src=\"//{host}/img/{i}.jpg\" alt=\"\"><p>Paragraph {i} of a long page, with enough words in it to look like text and compress like text does, more or less.</p></article>\n"
+        ).as_bytes());
+        i += 1;
+    }
+    page.extend_from_slice(b"</body></html>\n");
+    page
+}
+
+/// `body` in a content coding (`gzip`, `br`, or anything else for none), as one stream.
+pub fn compress(coding: &str, body: &[u8]) -> Vec<u8> {
+    match coding {
+        "gzip" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            e.write_all(body).expect("in memory");
+            e.finish().expect("in memory")
+        }
+        "br" => {
+            let mut out = Vec::new();
+            {
+                let mut e = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                e.write_all(body).expect("in memory");
+            }
+            out
+        }
+        _ => body.to_vec(),
+    }
+}
+
+/// A script that sends an HTML `body` at full speed in 64 KiB pieces.
+pub fn full_speed(body: &[u8], coding: &str) -> Script {
+    let mut headers = vec![("content-type", "text/html; charset=utf-8".to_owned())];
+    if coding == "gzip" || coding == "br" {
+        headers.push(("content-encoding", coding.to_owned()));
+    }
+    body.chunks(64 * 1024)
+        .fold(Script::new().head(200, headers), |s, piece| s.chunk(piece))
+        .end()
+}
+
+/// Boots `edge` in front of an origin that plays `script`, sends one GET, and returns the
+/// WebAssembly heap (MiB) Viceroy reported for it, with the response.
+pub async fn heap_of_one_request(
+    edge: EdgeBuilder,
+    script: Script,
+) -> Result<(f64, crate::Wire), HarnessError> {
+    let origin = ScriptedOrigin::start(script)?;
+    let edge = edge.backend("origin", &origin).start().await?;
+    let wire = edge
+        .get("/")
+        .header("accept-encoding", "gzip, br")
+        .timeout(Duration::from_secs(120))
+        .send()
+        .await?;
+    let log = edge.log();
+    let heap =
+        tokio::task::spawn_blocking(move || log.wait_for_heap_reports(1, Duration::from_secs(10)))
+            .await
+            .map_err(|e| HarnessError::Setup(e.to_string()))?;
+    let heap = heap.first().copied().ok_or_else(|| {
+        HarnessError::Setup(format!(
+            "Viceroy reported no heap figure:\n{}",
+            edge.log().tail(20)
+        ))
+    })?;
+    Ok((heap, wire))
+}
