@@ -5,8 +5,8 @@
 //! bodies are gzip or brotli as the request's `Accept-Encoding` allows. `/slow` sends its head
 //! and first paragraph at once and the rest over three seconds, so streaming can be seen.
 
+use crate::measure::compress_pieces;
 use crate::origin::{ReceivedRequest, Router, Script};
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -135,54 +135,6 @@ fn coding(request: &ReceivedRequest) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// Compresses pieces one after the other, flushing after each, as a streaming server does: every
-/// returned piece decodes on its own (given the ones before it).
-fn compress_pieces(coding: Option<&str>, pieces: &[String]) -> Vec<Vec<u8>> {
-    enum Enc {
-        Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
-        Br(Box<brotli::CompressorWriter<Vec<u8>>>),
-    }
-    let mut encoder = match coding {
-        None => return pieces.iter().map(|p| p.as_bytes().to_vec()).collect(),
-        Some("gzip") => Enc::Gzip(Box::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::new(6),
-        ))),
-        Some(_) => Enc::Br(Box::new(brotli::CompressorWriter::new(
-            Vec::new(),
-            4096,
-            5,
-            22,
-        ))),
-    };
-    let mut out = Vec::new();
-    for piece in pieces {
-        let produced = match &mut encoder {
-            Enc::Gzip(e) => {
-                e.write_all(piece.as_bytes())
-                    .and_then(|()| e.flush())
-                    .expect("in memory");
-                std::mem::take(e.get_mut())
-            }
-            Enc::Br(e) => {
-                e.write_all(piece.as_bytes())
-                    .and_then(|()| e.flush())
-                    .expect("in memory");
-                std::mem::take(e.get_mut())
-            }
-        };
-        out.push(produced);
-    }
-    let tail = match encoder {
-        Enc::Gzip(e) => e.finish().expect("in memory"),
-        Enc::Br(e) => e.into_inner(),
-    };
-    if let Some(last) = out.last_mut() {
-        last.extend(tail);
-    }
-    out
 }
 
 fn text(request: &ReceivedRequest, content_type: &str, body: String) -> Script {

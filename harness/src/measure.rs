@@ -31,22 +31,57 @@ pub fn synthetic_html(size: usize, host: &str) -> Vec<u8> {
 
 /// `body` in a content coding (`gzip`, `br`, or anything else for none), as one stream.
 pub fn compress(coding: &str, body: &[u8]) -> Vec<u8> {
-    match coding {
-        "gzip" => {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-            e.write_all(body).expect("in memory");
-            e.finish().expect("in memory")
-        }
-        "br" => {
-            let mut out = Vec::new();
-            {
-                let mut e = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
-                e.write_all(body).expect("in memory");
-            }
-            out
-        }
-        _ => body.to_vec(),
+    compress_pieces(Some(coding), &[body]).concat()
+}
+
+/// Compresses pieces one after the other, flushing after each, as a streaming server does:
+/// every returned piece decodes on its own, given the ones before it. `None` or an unknown
+/// coding returns the pieces as they are.
+pub fn compress_pieces(coding: Option<&str>, pieces: &[impl AsRef<[u8]>]) -> Vec<Vec<u8>> {
+    enum Encoder {
+        Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
+        Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
     }
+    let mut encoder = match coding {
+        Some("gzip") => Encoder::Gzip(Box::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::new(6),
+        ))),
+        Some("br") => Encoder::Brotli(Box::new(brotli::CompressorWriter::new(
+            Vec::new(),
+            4096,
+            5,
+            22,
+        ))),
+        _ => return pieces.iter().map(|p| p.as_ref().to_vec()).collect(),
+    };
+    let mut out = Vec::new();
+    for piece in pieces {
+        let produced = match &mut encoder {
+            Encoder::Gzip(e) => {
+                e.write_all(piece.as_ref())
+                    .and_then(|()| e.flush())
+                    .expect("in memory");
+                std::mem::take(e.get_mut())
+            }
+            Encoder::Brotli(e) => {
+                e.write_all(piece.as_ref())
+                    .and_then(|()| e.flush())
+                    .expect("in memory");
+                std::mem::take(e.get_mut())
+            }
+        };
+        out.push(produced);
+    }
+    let tail = match encoder {
+        Encoder::Gzip(e) => e.finish().expect("in memory"),
+        Encoder::Brotli(e) => e.into_inner(),
+    };
+    match out.last_mut() {
+        Some(last) => last.extend(tail),
+        None => out.push(tail),
+    }
+    out
 }
 
 /// A script that sends an HTML `body` at full speed in 64 KiB pieces.

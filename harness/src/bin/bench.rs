@@ -1,0 +1,442 @@
+//! End-to-end measurements through Viceroy: memory, time to first and last byte, browser
+//! metrics, and whole-request throughput, streaming against buffered (or pass-through).
+//!
+//! ```text
+//! cargo run -p harness --bin bench [-- --quick]
+//! ```
+//!
+//! Prints Markdown and writes it into BENCHMARKS.md between the `bench:start` and `bench:end`
+//! markers. The browser part needs Debian's chromium and chromium-driver; it installs them with
+//! apt-get when missing (as root), and is skipped, saying so, when it cannot.
+
+use harness::measure::{
+    compress, compress_pieces, full_speed, heap_of_one_request, synthetic_html,
+};
+use harness::{Edge, EdgeBuilder, Script, ScriptedOrigin, Wire, WireRequest, demo};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const HOST: &str = "www.publisher.example";
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn ms(from: Instant, to: Option<Instant>) -> f64 {
+    to.map_or(f64::NAN, |t| {
+        t.saturating_duration_since(from).as_secs_f64() * 1000.0
+    })
+}
+
+/// The buffered path: the Next.js post-processor makes HTML wait for its whole body.
+fn buffered(builder: EdgeBuilder) -> EdgeBuilder {
+    builder
+        .config("sluice_config", "post_processors", "nextjs")
+        .config("sluice_config", "max_buffered_bytes", "400000000")
+}
+
+async fn memory(quick: bool) -> Result<String> {
+    let sizes: &[(usize, &str)] = if quick {
+        &[(100_000, "100 KB"), (1_000_000, "1 MB")]
+    } else {
+        &[
+            (100_000, "100 KB"),
+            (1_000_000, "1 MB"),
+            (10_000_000, "10 MB"),
+            (50_000_000, "50 MB"),
+        ]
+    };
+    let mut out = String::from(
+        "| page | gzip, streaming | gzip, buffered | brotli, streaming | brotli, buffered |\n|---|---|---|---|---|\n",
+    );
+    for &(size, label) in sizes {
+        let page = synthetic_html(size, HOST);
+        let mut row = format!("| {label} |");
+        for coding in ["gzip", "br"] {
+            let body = compress(coding, &page);
+            for path in ["stream", "buffered"] {
+                let builder = match path {
+                    "stream" => Edge::boot(),
+                    _ => buffered(Edge::boot()),
+                };
+                let (heap, wire) = heap_of_one_request(builder, full_speed(&body, coding)).await?;
+                if wire.status() != 200 || wire.truncated() {
+                    return Err(format!("{label} {coding} {path}: {wire}").into());
+                }
+                write!(row, " {heap:.1} MiB |")?;
+            }
+        }
+        eprintln!("bench: memory {row}");
+        writeln!(out, "{row}")?;
+    }
+    Ok(out)
+}
+
+/// Head and the first 16 KB at once, then the rest over two seconds.
+fn slow_script() -> Script {
+    let page = synthetic_html(256 * 1024, HOST);
+    let (first, rest) = page.split_at(16 * 1024);
+    let mut pieces = vec![first.to_vec()];
+    pieces.extend(rest.chunks(rest.len() / 8 + 1).map(<[u8]>::to_vec));
+    let mut script = Script::new().head(
+        200,
+        [
+            ("content-type", "text/html; charset=utf-8"),
+            ("content-encoding", "gzip"),
+        ],
+    );
+    for (i, piece) in compress_pieces(Some("gzip"), &pieces)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            script = script.pause(Duration::from_millis(2000 / 8));
+        }
+        script = script.chunk(piece);
+    }
+    script.end()
+}
+
+struct Timing {
+    head: f64,
+    first_byte: f64,
+    last_byte: f64,
+    after_origin_first_chunk: f64,
+}
+
+async fn one_timing(builder: EdgeBuilder) -> Result<Timing> {
+    let origin = ScriptedOrigin::start(slow_script())?;
+    let edge = builder.backend("origin", &origin).start().await?;
+    let wire = edge
+        .get("/")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await?;
+    if wire.status() != 200 || wire.truncated() {
+        return Err(format!("timing run failed:\n{wire}").into());
+    }
+    let origin_first = origin.chunk_sent_at(0).ok_or("the origin sent nothing")?;
+    let first = wire.first_chunk_at().ok_or("no body")?;
+    Ok(Timing {
+        head: ms(wire.sent_at(), wire.head_at()),
+        first_byte: ms(wire.sent_at(), Some(first)),
+        last_byte: ms(wire.sent_at(), wire.last_byte_at()),
+        after_origin_first_chunk: ms(origin_first, Some(first)),
+    })
+}
+
+async fn timing(runs: usize) -> Result<String> {
+    let mut out = String::from(
+        "| path | head | first body byte | last byte | first body byte after the origin's first chunk |\n|---|---|---|---|---|\n",
+    );
+    let mut first_bytes = Vec::new();
+    for path in ["streaming", "buffered"] {
+        let mut all = Vec::new();
+        for _ in 0..runs {
+            let builder = match path {
+                "streaming" => Edge::boot(),
+                _ => buffered(Edge::boot()),
+            };
+            all.push(one_timing(builder).await?);
+        }
+        let pick = |f: fn(&Timing) -> f64| median(all.iter().map(f).collect());
+        let first = pick(|t| t.first_byte);
+        first_bytes.push(first);
+        writeln!(
+            out,
+            "| {path} | {:.1} ms | {first:.1} ms | {:.1} ms | {:.1} ms |",
+            pick(|t| t.head),
+            pick(|t| t.last_byte),
+            pick(|t| t.after_origin_first_chunk),
+        )?;
+    }
+    writeln!(
+        out,
+        "\nBuffered first body byte / streaming first body byte: **{:.0}x** (medians of {runs} runs each).",
+        first_bytes[1] / first_bytes[0]
+    )?;
+    Ok(out)
+}
+
+/// A WebDriver session against chromedriver, over the harness's own HTTP/1.1 client.
+struct Driver {
+    process: Child,
+    addr: String,
+}
+
+impl Driver {
+    fn start() -> Result<Driver> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let process = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let addr = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            if Instant::now() > deadline {
+                return Err("chromedriver did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Driver { process, addr })
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+        let mut request =
+            WireRequest::new(self.addr.clone(), method, path).timeout(Duration::from_secs(60));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let wire = request.send().await?;
+        let value: Value = serde_json::from_slice(wire.body())?;
+        if wire.status() != 200 {
+            return Err(format!("WebDriver {method} {path}: {value}").into());
+        }
+        Ok(value["value"].clone())
+    }
+
+    /// Loads `url` in a fresh browser profile and returns its navigation and paint timings.
+    async fn load(&self, url: &str, profile: &Path) -> Result<Value> {
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--disable-quic",
+                         format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let session = self.call("POST", "/session", Some(caps)).await?;
+        let id = session["sessionId"]
+            .as_str()
+            .ok_or("no session id")?
+            .to_owned();
+        self.call(
+            "POST",
+            &format!("/session/{id}/url"),
+            Some(json!({"url": url})),
+        )
+        .await?;
+        let script = "const n = performance.getEntriesByType('navigation')[0];\
+            const p = performance.getEntriesByName('first-contentful-paint')[0];\
+            return {responseStart: n.responseStart, responseEnd: n.responseEnd,\
+                    fcp: p ? p.startTime : null, domContentLoaded: n.domContentLoadedEventEnd,\
+                    load: n.loadEventEnd};";
+        let timings = self
+            .call(
+                "POST",
+                &format!("/session/{id}/execute/sync"),
+                Some(json!({"script": script, "args": []})),
+            )
+            .await?;
+        self.call("DELETE", &format!("/session/{id}"), None).await?;
+        Ok(timings)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn ensure_browser() -> std::result::Result<(), String> {
+    if Path::new("/usr/bin/chromedriver").exists() && Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    eprintln!("bench: installing chromium and chromium-driver with apt-get");
+    let ok = Command::new("sh")
+        .args(["-c", "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver"])
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(())
+        .ok_or_else(|| "chromium could not be installed with apt-get".to_owned())
+}
+
+async fn browser(runs: usize) -> Result<String> {
+    if let Err(why) = ensure_browser() {
+        return Ok(format!("Skipped: {why}.\n"));
+    }
+    let origin = ScriptedOrigin::serve("127.0.0.1:0", demo::router())?;
+    let streaming = Edge::boot().backend("origin", &origin).start().await?;
+    let buffered = buffered(Edge::boot())
+        .backend("origin", &origin)
+        .start()
+        .await?;
+    let driver = Driver::start()?;
+    let profiles = std::env::temp_dir().join(format!("sluice-bench-{}", std::process::id()));
+    let mut out = String::from(
+        "| path | responseStart | responseEnd | first-contentful-paint | domContentLoaded | load |\n|---|---|---|---|---|---|\n",
+    );
+    let mut fcps = Vec::new();
+    for (name, edge) in [("streaming", &streaming), ("buffered", &buffered)] {
+        let mut loads = Vec::new();
+        for run in 0..runs {
+            let profile = profiles.join(format!("{name}-{run}"));
+            loads.push(
+                driver
+                    .load(&format!("{}/slow", edge.url()), &profile)
+                    .await?,
+            );
+        }
+        let pick = |key: &str| {
+            median(
+                loads
+                    .iter()
+                    .map(|l| l[key].as_f64().unwrap_or(f64::NAN))
+                    .collect(),
+            )
+        };
+        fcps.push(pick("fcp"));
+        writeln!(
+            out,
+            "| {name} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms |",
+            pick("responseStart"),
+            pick("responseEnd"),
+            pick("fcp"),
+            pick("domContentLoaded"),
+            pick("load")
+        )?;
+    }
+    let _ = std::fs::remove_dir_all(&profiles);
+    writeln!(
+        out,
+        "\nFirst contentful paint, streaming: **{:.0} ms**; buffered: **{:.0} ms** (medians of {runs} loads of the demo's `/slow` page, whose origin sends the first paragraph at once and the rest over three seconds).",
+        fcps[0], fcps[1]
+    )?;
+    Ok(out)
+}
+
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("SLUICE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| harness::toolchain::workspace_root().join("../shared/corpus"))
+}
+
+async fn last_byte_ms(edge: &Edge) -> Result<f64> {
+    let wire: Wire = edge
+        .get("/")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await?;
+    if wire.status() != 200 || wire.truncated() {
+        return Err(format!("throughput run failed:\n{wire}").into());
+    }
+    Ok(ms(wire.sent_at(), wire.last_byte_at()))
+}
+
+async fn throughput(runs: usize) -> Result<String> {
+    let mut out = String::from(
+        "| page | bytes | streaming, last byte | pass-through, last byte | streaming / pass-through |\n|---|---|---|---|---|\n",
+    );
+    let manifest = std::fs::read_to_string(corpus_dir().join("manifest.tsv"))?;
+    for line in manifest.lines().skip(1).filter(|l| l.contains("\thtml\t")) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (name, host) = (fields[0], fields[2].split("://").nth(1).unwrap_or(HOST));
+        let body = compress("gzip", &std::fs::read(corpus_dir().join(name))?);
+        let mut results = Vec::new();
+        for content_type in ["text/html", "application/octet-stream"] {
+            let script = body
+                .chunks(64 * 1024)
+                .fold(
+                    Script::new().head(
+                        200,
+                        [("content-type", content_type), ("content-encoding", "gzip")],
+                    ),
+                    |s, piece| s.chunk(piece),
+                )
+                .end();
+            let origin = ScriptedOrigin::start(script)?;
+            let edge = Edge::boot()
+                .backend("origin", &origin)
+                .config("sluice_config", "origin_host", host)
+                .start()
+                .await?;
+            let mut times = Vec::new();
+            for _ in 0..runs {
+                times.push(last_byte_ms(&edge).await?);
+            }
+            results.push(median(times));
+        }
+        writeln!(
+            out,
+            "| {name} | {} | {:.1} ms | {:.1} ms | {:.2} |",
+            fields[4],
+            results[0],
+            results[1],
+            results[0] / results[1]
+        )?;
+    }
+    Ok(out)
+}
+
+fn write_into_benchmarks(section: &str) -> Result<()> {
+    let path = harness::toolchain::workspace_root().join("BENCHMARKS.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let (start, end) = ("<!-- bench:start -->", "<!-- bench:end -->");
+    let block = format!("{start}\n{section}{end}");
+    let updated = match (text.find(start), text.find(end)) {
+        (Some(a), Some(b)) if a < b => format!("{}{block}{}", &text[..a], &text[b + end.len()..]),
+        _ => format!("{text}\n{block}\n"),
+    };
+    std::fs::write(path, updated)?;
+    Ok(())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[tokio::main]
+async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runs = if quick { 3 } else { 5 };
+    let date = Command::new("date")
+        .args(["-u", "+%F"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let command = format!(
+        "cargo run -p harness --bin bench{}",
+        if quick { " -- --quick" } else { "" }
+    );
+    let mut section = format!(
+        "## Through Viceroy: memory, first byte, browser, throughput\n\nCommand: `{command}` ({} cores, {date}). Everything goes through Viceroy 0.22 and the release `edge.wasm`; the buffered path is forced with the Next.js post-processor.\n\n",
+        cores()
+    );
+    let started = Instant::now();
+    eprintln!("bench: memory");
+    section.push_str("### WebAssembly heap per request (Viceroy's `request completed using N MiB`)\n\nSynthetic HTML served at full speed.\n\n");
+    section.push_str(&memory(quick).await?);
+    eprintln!("bench: first and last byte");
+    section.push_str("\n### Time to head, first body byte and last byte\n\nThe origin sends the head and the first 16 KB at once, the rest (240 KB, gzip) over two seconds. Medians; times from the request.\n\n");
+    section.push_str(&timing(runs).await?);
+    eprintln!("bench: browser");
+    section
+        .push_str("\n### In a real browser (headless Chromium, Navigation and Paint Timing)\n\n");
+    section.push_str(&browser(runs).await?);
+    eprintln!("bench: throughput");
+    section.push_str("\n### Whole-request throughput: streaming against pass-through\n\nEach corpus HTML page, gzip, served at full speed; time to last byte, median of the runs. Pass-through sends the same bytes as `application/octet-stream`, which Sluice does not touch.\n\n");
+    section.push_str(&throughput(runs).await?);
+    println!("{section}");
+    write_into_benchmarks(&section)?;
+    eprintln!(
+        "bench: done in {:.0} s; BENCHMARKS.md updated",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! Bad and extreme origin responses through Viceroy: each ends with a named outcome, the log
+//! says why, and nothing is a complete-looking wrong page.
+
+mod common;
+
+use common::{ORIGIN_HOST, SECOND, TestResult};
+use harness::measure::{compress, full_speed, synthetic_html};
+use harness::{Edge, Script, ScriptedOrigin};
+use rstest::rstest;
+use std::time::Duration;
+
+fn html_head() -> Vec<(&'static str, String)> {
+    vec![("content-type", "text/html; charset=utf-8".to_owned())]
+}
+
+async fn fetch(
+    script: Script,
+) -> Result<(harness::Wire, Edge, ScriptedOrigin), Box<dyn std::error::Error + Send + Sync>> {
+    let origin = ScriptedOrigin::start(script)?;
+    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let wire = edge
+        .get("/")
+        .header("accept-encoding", "gzip, br")
+        .timeout(Duration::from_secs(120))
+        .send()
+        .await?;
+    Ok((wire, edge, origin))
+}
+
+#[tokio::test]
+async fn deeply_nested_markup_streams_within_the_small_stack() -> TestResult {
+    let depth = 20_000;
+    let page = format!(
+        "<html><head></head><body>{}<a href=\"https://{ORIGIN_HOST}/deep\">x</a>{}</body></html>",
+        "<div>".repeat(depth),
+        "</div>".repeat(depth)
+    );
+    let (wire, edge, _origin) =
+        fetch(Script::new().head(200, html_head()).chunk(&page).end()).await?;
+
+    wire.assert_status(200).assert_chunked();
+    let body = String::from_utf8(wire.decoded_body()?)?;
+    assert!(body.contains(&format!("http://{}/deep", edge.addr())));
+    Ok(())
+}
+
+#[tokio::test]
+async fn deeply_nested_next_data_is_handled_on_the_buffered_path() -> TestResult {
+    let json = format!("{}\"{ORIGIN_HOST}\"{}", "[".repeat(100), "]".repeat(100));
+    let page = format!(
+        "<html><head></head><body><script id=\"__NEXT_DATA__\" type=\"application/json\">{json}</script></body></html>"
+    );
+    let origin = ScriptedOrigin::start(Script::new().head(200, html_head()).chunk(&page).end())?;
+    let edge = Edge::boot()
+        .backend("origin", &origin)
+        .config("sluice_config", "post_processors", "nextjs")
+        .start()
+        .await?;
+
+    let wire = edge.get("/").send().await?;
+
+    wire.assert_status(200);
+    let body = String::from_utf8(wire.body().to_vec())?;
+    assert!(body.contains(&format!("\"{}\"", edge.addr())), "{body}");
+    Ok(())
+}
+
+#[rstest]
+#[case::attribute(format!("<a title=\"{}\" href=\"https://{ORIGIN_HOST}/a\">a</a>", "t".repeat(1 << 20)))]
+#[case::inline_script(format!("<script>var s = \"{}\"; var u = \"https://{ORIGIN_HOST}/a\";</script>", "s".repeat(1 << 20)))]
+#[tokio::test]
+async fn a_one_megabyte_token_is_rewritten(#[case] content: String) -> TestResult {
+    let page = format!("<html><head></head><body>{content}</body></html>");
+    let (wire, edge, _origin) = fetch(
+        Script::new()
+            .head(200, html_head())
+            .trickle(&page, 64 * 1024, Duration::ZERO)
+            .end(),
+    )
+    .await?;
+
+    wire.assert_status(200).assert_chunked();
+    let body = String::from_utf8(wire.decoded_body()?)?;
+    assert!(body.contains(&format!("http://{}/a", edge.addr())));
+    assert!(body.len() > 1 << 20);
+    Ok(())
+}
+
+#[tokio::test]
+async fn ninety_set_cookie_headers_all_arrive() -> TestResult {
+    let mut headers = html_head();
+    for i in 0..90 {
+        headers.push(("set-cookie", format!("c{i}={i}; Path=/")));
+    }
+    let (wire, _edge, _origin) =
+        fetch(Script::new().head(200, headers).chunk("<p>x</p>").end()).await?;
+
+    wire.assert_status(200);
+    let origin_cookies = wire
+        .header_all("set-cookie")
+        .into_iter()
+        .filter(|c| c.starts_with('c'))
+        .count();
+    assert_eq!(origin_cookies, 90);
+    Ok(())
+}
+
+/// Viceroy's HTTP client refuses a response head with more than 100 headers ("message head is
+/// too large"); Fastly's limit is the head's size (69 KB). Either way the outcome is a 502 with
+/// the reason in the log, never a response with headers silently dropped.
+#[tokio::test]
+async fn two_hundred_set_cookie_headers_are_a_502_with_a_reason() -> TestResult {
+    let mut headers = html_head();
+    for i in 0..200 {
+        headers.push(("set-cookie", format!("c{i}={i}; Path=/")));
+    }
+    let (wire, edge, _origin) =
+        fetch(Script::new().head(200, headers).chunk("<p>x</p>").end()).await?;
+
+    wire.assert_status(502);
+    assert!(
+        edge.log()
+            .wait_for("the origin could not be reached", 5 * SECOND)
+    );
+    Ok(())
+}
+
+#[rstest]
+#[case::stacked("gzip, br")]
+#[case::unknown("zstd")]
+#[tokio::test]
+async fn undecodable_encodings_pass_through_untouched(#[case] coding: &str) -> TestResult {
+    let body = b"\x00\x01 opaque https://www.publisher.example/ bytes".to_vec();
+    let mut headers = html_head();
+    headers.push(("content-encoding", coding.to_owned()));
+    headers.push(("content-length", body.len().to_string()));
+    let (wire, _edge, _origin) = fetch(Script::new().head(200, headers).chunk(&body).end()).await?;
+
+    wire.assert_status(200)
+        .assert_header("content-encoding", coding)
+        .assert_body(&body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn x_gzip_is_decoded_like_gzip() -> TestResult {
+    let page = synthetic_html(50_000, ORIGIN_HOST);
+    let mut headers = html_head();
+    headers.push(("content-encoding", "x-gzip".to_owned()));
+    let (wire, edge, _origin) = fetch(
+        Script::new()
+            .head(200, headers)
+            .chunk(compress("gzip", &page))
+            .end(),
+    )
+    .await?;
+
+    wire.assert_status(200).assert_chunked();
+    let body = harness::decode(Some("gzip"), wire.body())?;
+    assert!(String::from_utf8(body)?.contains(&format!("http://{}/story/1\"", edge.addr())));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_truncates() -> TestResult {
+    let mut headers = html_head();
+    headers.push(("content-length", "100000".to_owned()));
+    let (wire, edge, _origin) = fetch(
+        Script::new()
+            .head(200, headers)
+            .chunk("<html><head></head><body><p>short</p>")
+            // Cut once the head has been committed; cut at once, the origin's failure can
+            // reach the guest before its response does, and then it is a 502.
+            .pause(Duration::from_millis(300))
+            .cut(),
+    )
+    .await?;
+
+    wire.assert_status(200).assert_truncated();
+    assert!(edge.log().wait_for("stream abandoned", 5 * SECOND));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_origin_that_stalls_past_the_between_bytes_timeout_truncates() -> TestResult {
+    let origin = ScriptedOrigin::start(
+        Script::new()
+            .head(200, html_head())
+            .chunk("<html><head></head><body><p>then nothing</p>")
+            .stall(),
+    )?;
+    let edge = Edge::boot()
+        .backend("origin", &origin)
+        .between_bytes_timeout(Duration::from_millis(500))
+        .start()
+        .await?;
+
+    let wire = edge
+        .get("/")
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await?;
+
+    wire.assert_status(200).assert_truncated();
+    assert!(edge.log().wait_for("stream abandoned", 5 * SECOND));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_fifty_megabyte_page_streams_completely() -> TestResult {
+    let page = synthetic_html(50_000_000, ORIGIN_HOST);
+    let (wire, edge, _origin) = fetch(full_speed(&compress("gzip", &page), "gzip")).await?;
+
+    wire.assert_status(200).assert_chunked();
+    let body = wire.decoded_body()?;
+    assert!(body.len() > 45_000_000);
+    assert!(body.ends_with(b"</body></html>\n"));
+    let heap = edge.log().wait_for_heap_reports(1, 10 * SECOND);
+    assert!(heap[0] < 4.0, "{heap:?} MiB");
+    Ok(())
+}
