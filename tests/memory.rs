@@ -15,10 +15,10 @@ async fn the_streaming_heap_does_not_grow_with_the_page(#[case] coding: &str) ->
     let mut heaps = Vec::new();
     for size in [100_000, 10_000_000] {
         let page = synthetic_html(size, ORIGIN_HOST);
-        let (heap, wire) =
+        let measured =
             heap_of_one_request(Edge::boot(), full_speed(&compress(coding, &page), coding)).await?;
-        wire.assert_status(200).assert_chunked();
-        heaps.push(heap);
+        measured.wire.assert_status(200).assert_chunked();
+        heaps.push(measured.heap_mib);
     }
     let (small, large) = (heaps[0], heaps[1]);
     assert!(

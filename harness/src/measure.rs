@@ -95,12 +95,22 @@ pub fn full_speed(body: &[u8], coding: &str) -> Script {
         .end()
 }
 
+/// What one measured request did.
+pub struct Measured {
+    /// The WebAssembly heap Viceroy reported for the request, in MiB.
+    pub heap_mib: f64,
+    /// The response as it crossed the wire.
+    pub wire: crate::Wire,
+    /// The instance's log.
+    pub log: crate::LogBook,
+}
+
 /// Boots `edge` in front of an origin that plays `script`, sends one GET, and returns the
-/// WebAssembly heap (MiB) Viceroy reported for it, with the response.
+/// WebAssembly heap (MiB) Viceroy reported for it, with the response and the log.
 pub async fn heap_of_one_request(
     edge: EdgeBuilder,
     script: Script,
-) -> Result<(f64, crate::Wire), HarnessError> {
+) -> Result<Measured, HarnessError> {
     let origin = ScriptedOrigin::start(script)?;
     let edge = edge.backend("origin", &origin).start().await?;
     let wire = edge
@@ -120,5 +130,9 @@ pub async fn heap_of_one_request(
             edge.log().tail(20)
         ))
     })?;
-    Ok((heap, wire))
+    Ok(Measured {
+        heap_mib: heap,
+        wire,
+        log: edge.log(),
+    })
 }

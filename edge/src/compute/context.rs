@@ -6,6 +6,7 @@ use fastly::http::header;
 use sluice_edge::policy::consent::{self, Jurisdiction, Signals};
 use sluice_edge::policy::headers::Geo;
 use sluice_edge::policy::identity::{self, IdentityAction};
+use sluice_edge::policy::request::proxy_host;
 use sluice_edge::policy::settings::Settings;
 use std::net::IpAddr;
 
@@ -29,11 +30,8 @@ impl RequestContext {
             coordinates: Some((g.latitude(), g.longitude())),
             metro_code: Some(g.metro_code()),
         });
-        let proxy_host = request
-            .get_header_str(header::HOST)
-            .filter(|h| sluice_edge::policy::headers::header_safe(h) && !h.contains('/'))
-            .unwrap_or(&settings.origin_host)
-            .to_owned();
+        let proxy_host = proxy_host(request.get_header_str(header::HOST))
+            .unwrap_or_else(|| settings.origin_host.clone());
         RequestContext {
             method: request.get_method_str().to_owned(),
             proxy_host,

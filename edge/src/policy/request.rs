@@ -103,6 +103,33 @@ pub fn origin_target(target: &str) -> String {
     }
 }
 
+/// The proxy host to rewrite URLs to, from the client's `Host` header: a host name or IPv4
+/// address with an optional port, nothing else. Anything else (an attacker's markup, a path) is
+/// refused, so the caller falls back to the origin host and never writes it into a page.
+///
+/// ```
+/// use sluice_edge::policy::request::proxy_host;
+/// assert_eq!(proxy_host(Some("News.Example:8443")).as_deref(), Some("news.example:8443"));
+/// assert_eq!(proxy_host(Some("evil\"><script>")), None);
+/// assert_eq!(proxy_host(Some("a.example/path")), None);
+/// assert_eq!(proxy_host(None), None);
+/// ```
+pub fn proxy_host(host_header: Option<&str>) -> Option<String> {
+    let host = host_header?.trim().to_ascii_lowercase();
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host.as_str(), None),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    (name_ok && port_ok).then_some(host)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,11 +65,26 @@ async fn memory(quick: bool) -> Result<String> {
                     "stream" => Edge::boot(),
                     _ => buffered(Edge::boot()),
                 };
-                let (heap, wire) = heap_of_one_request(builder, full_speed(&body, coding)).await?;
-                if wire.status() != 200 || wire.truncated() {
-                    return Err(format!("{label} {coding} {path}: {wire}").into());
+                let measured = heap_of_one_request(builder, full_speed(&body, coding)).await?;
+                let wire = &measured.wire;
+                if wire.status() == 200 && !wire.truncated() {
+                    write!(row, " {:.1} MiB |", measured.heap_mib)?;
+                } else {
+                    // Report the failure and its reason instead of a figure.
+                    let reason = measured
+                        .log
+                        .lines()
+                        .into_iter()
+                        .find(|l| l.contains("panicked") || l.contains("ERROR"))
+                        .unwrap_or_default();
+                    eprintln!("bench: {label} {coding} {path} failed: {reason}");
+                    write!(
+                        row,
+                        " fails with {} at {:.1} MiB |",
+                        wire.status(),
+                        measured.heap_mib
+                    )?;
                 }
-                write!(row, " {heap:.1} MiB |")?;
             }
         }
         eprintln!("bench: memory {row}");
@@ -230,15 +245,20 @@ impl Driver {
             Some(json!({"url": url})),
         )
         .await?;
-        let script = "const n = performance.getEntriesByType('navigation')[0];\
-            const p = performance.getEntriesByName('first-contentful-paint')[0];\
-            return {responseStart: n.responseStart, responseEnd: n.responseEnd,\
+        // Paint entries are recorded a frame after the paint: wait for them (at most 3 s).
+        let script = "const done = arguments[arguments.length - 1];\
+            const report = () => { const n = performance.getEntriesByType('navigation')[0];\
+              const p = performance.getEntriesByName('first-contentful-paint')[0];\
+              done({responseStart: n.responseStart, responseEnd: n.responseEnd,\
                     fcp: p ? p.startTime : null, domContentLoaded: n.domContentLoadedEventEnd,\
-                    load: n.loadEventEnd};";
+                    load: n.loadEventEnd}); };\
+            if (performance.getEntriesByName('first-contentful-paint').length) { report(); }\
+            else { new PerformanceObserver(report).observe({type: 'paint', buffered: true});\
+                   setTimeout(report, 3000); }";
         let timings = self
             .call(
                 "POST",
-                &format!("/session/{id}/execute/sync"),
+                &format!("/session/{id}/execute/async"),
                 Some(json!({"script": script, "args": []})),
             )
             .await?;

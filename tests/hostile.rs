@@ -1,0 +1,130 @@
+//! Hostile client requests through Viceroy: none may crash the guest, reach another host, or
+//! put unsanitised input into a header or a page.
+
+mod common;
+
+use common::{ORIGIN_HOST, TestResult, page};
+use harness::{Edge, Wire};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn edge_and_origin() -> Result<(Edge, MockServer), Box<dyn std::error::Error + Send + Sync>> {
+    let origin = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            page("<script>var u = \"https://www.publisher.example/x\";</script>"),
+            "text/html",
+        ))
+        .mount(&origin)
+        .await;
+    let edge = Edge::boot()
+        .backend("origin", &origin)
+        .geolocation("127.0.0.1", [("country_code", "US")])
+        .start()
+        .await?;
+    Ok((edge, origin))
+}
+
+fn assert_clean_headers(wire: &Wire, needle: &str) {
+    for (name, value) in wire.headers() {
+        assert!(!value.contains(needle), "{name}: {value} echoes the input");
+        assert!(!value.contains('\r') && !value.contains('\n'));
+    }
+}
+
+#[tokio::test]
+async fn forged_or_oversized_ids_are_replaced_never_echoed() -> TestResult {
+    let (edge, _origin) = edge_and_origin().await?;
+    let long = "a".repeat(8000);
+    for cookie in [
+        "synthetic_id=x%0d%0aSet-Cookie:%20stolen=1".to_owned(),
+        format!("synthetic_id={long}"),
+        "synthetic_id=\"quoted\"; synthetic_id=second".to_owned(),
+    ] {
+        let wire = edge.get("/").header("cookie", &cookie).send().await?;
+        wire.assert_status(200);
+        assert_clean_headers(&wire, "stolen");
+        assert_clean_headers(&wire, &long);
+        let id = wire.header("x-synthetic-id").expect("a fresh ID");
+        assert!(sluice_edge::policy::identity::is_well_formed(id), "{id}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_consent_strings_are_no_consent_not_a_failure() -> TestResult {
+    let (edge, _origin) = edge_and_origin().await?;
+    let huge = "B".repeat(60_000);
+    for cookie in [
+        format!("us_privacy={huge}"),
+        format!("__gpp=DBABMA~{huge}"),
+        format!("__gpp={huge}; __gpp_sid=7"),
+        "__gpp=D////////////////////~x".to_owned(),
+        format!("euconsent-v2={huge}"),
+    ] {
+        let wire = edge.get("/").header("cookie", &cookie).send().await?;
+        wire.assert_status(200).assert_chunked();
+        assert_clean_headers(&wire, &huge[..100]);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn many_cookies_are_fine() -> TestResult {
+    let (edge, origin) = edge_and_origin().await?;
+    let cookies: Vec<String> = (0..500).map(|i| format!("k{i}=v{i}")).collect();
+
+    let wire = edge
+        .get("/")
+        .header("cookie", &cookies.join("; "))
+        .send()
+        .await?;
+
+    wire.assert_status(200).assert_chunked();
+    let received = &origin.received_requests().await.unwrap()[0];
+    assert!(received.headers["cookie"].to_str()?.contains("k499=v499"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_host_header_with_markup_is_never_written_into_the_page() -> TestResult {
+    let (edge, origin) = edge_and_origin().await?;
+
+    let wire = edge
+        .get("/")
+        // Characters an HTTP server accepts in a Host, and that would break out of a quoted
+        // string in a script.
+        .header("host", "evil.example'-alert(1)-'")
+        .send()
+        .await?;
+
+    wire.assert_status(200);
+    let body = String::from_utf8(wire.decoded_body()?)?;
+    assert!(!body.contains("alert(1)"), "{body}");
+    assert!(
+        body.contains(&format!("https://{ORIGIN_HOST}/x"))
+            || body.contains(&format!("http://{ORIGIN_HOST}/x"))
+    );
+    let received = &origin.received_requests().await.unwrap()[0];
+    assert_eq!(received.headers["host"], ORIGIN_HOST);
+    Ok(())
+}
+
+#[tokio::test]
+async fn forged_forwarding_headers_never_reach_the_origin() -> TestResult {
+    let (edge, origin) = edge_and_origin().await?;
+
+    edge.get("/")
+        .header("x-forwarded-for", "1.2.3.4, 5.6.7.8")
+        .header("x-forwarded-host", "evil.example")
+        .header("forwarded", "for=1.2.3.4;host=evil.example")
+        .send()
+        .await?
+        .assert_status(200);
+
+    let received = &origin.received_requests().await.unwrap()[0];
+    assert_eq!(received.headers["x-forwarded-for"], "127.0.0.1");
+    assert!(!received.headers.contains_key("x-forwarded-host"));
+    assert!(!received.headers.contains_key("forwarded"));
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Load: 200 concurrent streaming requests through one Viceroy, mixed encodings and sizes, some
+//! origins failing mid-body. Every complete response must decode to the expected rewrite byte
+//! for byte, every failed one must be truncated, and nothing else may happen.
+
+mod common;
+
+use common::{ORIGIN_HOST, TestResult};
+use harness::measure::{compress_pieces, synthetic_html};
+use harness::{Edge, ReceivedRequest, Script, ScriptedOrigin};
+use sluice_edge::pipeline::{ContentKind, Params, process};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const REQUESTS: usize = 200;
+const SIZES: [usize; 4] = [20_000, 100_000, 300_000, 1_000_000];
+const CODINGS: [&str; 3] = ["gzip", "br", "identity"];
+
+/// `/ok/<coding>/<size>` plays a whole page; `/cut/<coding>/<size>` stops halfway.
+fn route(request: &ReceivedRequest) -> Script {
+    let parts: Vec<&str> = request.path.split('/').collect();
+    let (kind, coding, size) = (parts[1], parts[2], parts[3].parse().unwrap_or(1000));
+    let page = synthetic_html(size, ORIGIN_HOST);
+    let pieces: Vec<&[u8]> = page.chunks(32 * 1024).collect();
+    let coded = compress_pieces(Some(coding), &pieces);
+    let mut headers = vec![("content-type", "text/html; charset=utf-8".to_owned())];
+    if coding != "identity" {
+        headers.push(("content-encoding", coding.to_owned()));
+    }
+    let mut script = Script::new().head(200, headers);
+    let keep = if kind == "cut" {
+        coded.len() / 2
+    } else {
+        coded.len()
+    };
+    for piece in &coded[..keep.max(1)] {
+        script = script.chunk(piece);
+    }
+    if kind == "cut" {
+        script.pause(Duration::from_millis(200)).cut()
+    } else {
+        script.end()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_streams_are_all_exact_or_truncated() -> TestResult {
+    let origin = ScriptedOrigin::serve("127.0.0.1:0", Arc::new(route))?;
+    let edge = Arc::new(Edge::boot().backend("origin", &origin).start().await?);
+    let proxy = edge.addr().to_string();
+    let params = Params::new(ORIGIN_HOST, "http", &proxy)
+        .with_kind(ContentKind::Html)
+        .with_inject_script("/sluice/tag.js");
+    let expected: Arc<Vec<Vec<u8>>> = Arc::new(
+        SIZES
+            .iter()
+            .map(|&size| process(&synthetic_html(size, ORIGIN_HOST), &params).expect("rewrite"))
+            .collect(),
+    );
+
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..REQUESTS {
+        let (edge, expected) = (Arc::clone(&edge), Arc::clone(&expected));
+        tasks.push(tokio::spawn(async move {
+            let cut = i % 5 == 4;
+            let coding = CODINGS[i % 3];
+            let size = i % SIZES.len();
+            let target = format!(
+                "/{}/{coding}/{}",
+                if cut { "cut" } else { "ok" },
+                SIZES[size]
+            );
+            let wire = edge
+                .get(&target)
+                .header("accept-encoding", "gzip, br")
+                .timeout(Duration::from_secs(240))
+                .send()
+                .await?;
+            let head = wire.head_at().map(|at| at - wire.sent_at());
+            if cut {
+                wire.assert_status(200).assert_truncated();
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>((0, head))
+            } else {
+                wire.assert_status(200).assert_chunked();
+                let body = wire.decoded_body()?;
+                assert!(
+                    body == expected[size],
+                    "{target}: the body differs from the expected rewrite"
+                );
+                Ok((body.len(), head))
+            }
+        }));
+    }
+    let mut bytes = 0;
+    let mut worst_head = Duration::ZERO;
+    for task in tasks {
+        let (n, head) = task.await??;
+        bytes += n;
+        worst_head = worst_head.max(head.unwrap_or_default());
+    }
+    let elapsed = started.elapsed();
+    eprintln!(
+        "load: {REQUESTS} requests ({} cut mid-body) in {:.2} s: {:.1} MB/s of decoded pages, {:.0} requests/s, worst time to head {:.0} ms",
+        REQUESTS / 5,
+        elapsed.as_secs_f64(),
+        bytes as f64 / elapsed.as_secs_f64() / 1e6,
+        REQUESTS as f64 / elapsed.as_secs_f64(),
+        worst_head.as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
