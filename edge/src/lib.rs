@@ -5,5 +5,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pipeline;
 pub mod policy;

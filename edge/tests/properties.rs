@@ -138,3 +138,15 @@ proptest! {
         let _ = process(&body, &params(kind, encoding));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The fuzz targets' checks, run on proptest's inputs too, so they hold in every test run.
+    #[test]
+    fn the_fuzz_checks_hold(data in prop::collection::vec(any::<u8>(), 0..3000)) {
+        sluice_edge::fuzzing::pipeline_never_panics(&data);
+        sluice_edge::fuzzing::streaming_equals_single_shot(&data);
+        sluice_edge::fuzzing::client_input_never_panics(&data);
+    }
+}

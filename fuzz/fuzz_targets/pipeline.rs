@@ -1,0 +1,3 @@
+#![no_main]
+//! See `sluice_edge::fuzzing::pipeline_never_panics`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sluice_edge::fuzzing::pipeline_never_panics(data));
