@@ -24,9 +24,7 @@ impl Read for Chunked<'_> {
 }
 
 fn choose(data: &[u8]) -> Option<(Params, usize, &[u8])> {
-    let (&[selector, chunk], body) = data.split_first_chunk::<2>()? else {
-        return None;
-    };
+    let (&[selector, chunk], body) = data.split_first_chunk::<2>()?;
     let encoding = Encoding::ALL[usize::from(selector & 3)];
     let kind = [
         ContentKind::Html,
