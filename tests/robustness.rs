@@ -219,3 +219,24 @@ async fn a_fifty_megabyte_page_streams_completely() -> TestResult {
     assert!(heap[0] < 4.0, "{heap:?} MiB");
     Ok(())
 }
+
+#[rstest]
+#[case::gzip("gzip")]
+#[case::deflate("deflate")]
+#[case::brotli("br")]
+#[tokio::test]
+async fn a_body_corrupt_from_its_first_byte_is_a_502_before_anything_streams(
+    #[case] coding: &str,
+) -> TestResult {
+    let mut headers = html_head();
+    headers.push(("content-encoding", coding.to_owned()));
+    let garbage = vec![0xffu8; 4096];
+    let (wire, edge, _origin) =
+        fetch(Script::new().head(200, headers).chunk(&garbage).end()).await?;
+
+    wire.assert_status(502)
+        .assert_no_header("transfer-encoding");
+    assert!(String::from_utf8_lossy(wire.body()).contains("corrupt"));
+    assert!(edge.log().wait_for("refused before streaming", 5 * SECOND));
+    Ok(())
+}

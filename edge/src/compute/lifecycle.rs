@@ -58,7 +58,13 @@ pub(crate) fn proxy(request: Request, settings: &Settings) -> Option<Response> {
     match path {
         ResponsePath::Stream { kind, encoding } => {
             let params = pipeline_params(&response, settings, &context, kind, encoding);
-            let origin_body = response.take_body();
+            let origin_body = match first_chunk_checked(response.take_body(), encoding, settings) {
+                Ok(body) => body,
+                Err(reason) => {
+                    log::error!("refused before streaming: {reason}");
+                    return Some(error_response(StatusCode::BAD_GATEWAY, &reason, &context));
+                }
+            };
             headers::prepare_modified_body(&mut ResponseHeaders(&mut response));
             let client = commit(finalize_response(response, settings, &context));
             log_outcome(stream_body(origin_body, client, &params));
@@ -82,6 +88,27 @@ pub(crate) fn proxy(request: Request, settings: &Settings) -> Option<Response> {
         // The origin body goes out host-side, with its own framing and Content-Length.
         ResponsePath::PassThrough(_) => Some(finalize_response(response, settings, &context)),
     }
+}
+
+/// Reads the origin's first chunk and checks that it decodes, before anything is committed: a
+/// body that is corrupt from its first byte, or an origin that fails before sending any, is
+/// then a 502. The chunk is put back in front of the rest of the body.
+fn first_chunk_checked(
+    mut origin_body: Body,
+    encoding: Encoding,
+    settings: &Settings,
+) -> Result<impl Read, String> {
+    let mut first = vec![0; settings.pipeline.read_buffer_bytes()];
+    let n = loop {
+        match origin_body.read(&mut first) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PipelineError::Origin(e).to_string()),
+        }
+    };
+    first.truncate(n);
+    pipeline::check_start(encoding, &first).map_err(|e| e.to_string())?;
+    Ok(std::io::Cursor::new(first).chain(origin_body))
 }
 
 /// Step 2: the origin request. Only the configured backend is ever asked, with the publisher's
@@ -247,7 +274,7 @@ enum Outcome {
 /// Step 6: the body. On a pipeline error the client stream is abandoned, not finished: the
 /// chunked body then stops without its terminating 0-chunk and the connection closes, so the
 /// client can tell the page is incomplete.
-fn stream_body(origin_body: Body, mut client: StreamingBody, params: &Params) -> Outcome {
+fn stream_body(origin_body: impl Read, mut client: StreamingBody, params: &Params) -> Outcome {
     match pipeline::process_response_streaming(origin_body, &mut client, params) {
         Ok(stats) => match client.finish() {
             Ok(()) => Outcome::Complete(stats),

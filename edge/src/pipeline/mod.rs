@@ -247,6 +247,23 @@ pub fn process(body: &[u8], params: &Params) -> Result<Vec<u8>, PipelineError> {
     Ok(out)
 }
 
+/// Whether the first bytes of a body decode in its encoding: `Err` when they are already
+/// corrupt, `Ok` when they decode or simply end early. The streaming path asks this of the
+/// origin's first chunk before it commits the head, so a body that is bad from its first byte
+/// gets a 502 instead of a 200 that stops at once.
+///
+/// ```
+/// use sluice_edge::pipeline::{check_start, Encoding};
+/// assert!(check_start(Encoding::Gzip, b"not gzip at all").is_err());
+/// assert!(check_start(Encoding::Gzip, &[0x1f, 0x8b, 8, 0]).is_ok());
+/// ```
+pub fn check_start(encoding: Encoding, prefix: &[u8]) -> Result<(), PipelineError> {
+    let mut decoder = Decoder::new(encoding, u64::MAX, io::sink());
+    decoder
+        .write_all(prefix)
+        .map_err(|e| PipelineError::from_io(e, |e| PipelineError::Rewrite(e.to_string())))
+}
+
 /// Encodes a whole body the way the pipeline encodes its output (the buffered path's last
 /// step).
 pub fn encode(
