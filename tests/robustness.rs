@@ -4,7 +4,7 @@
 mod common;
 
 use common::{ORIGIN_HOST, SECOND, TestResult};
-use harness::measure::{compress, full_speed, synthetic_html};
+use harness::measure::{compress, full_speed, one_request, synthetic_html};
 use harness::{Edge, Script, ScriptedOrigin};
 use rstest::rstest;
 use std::time::Duration;
@@ -15,16 +15,8 @@ fn html_head() -> Vec<(&'static str, String)> {
 
 async fn fetch(
     script: Script,
-) -> Result<(harness::Wire, Edge, ScriptedOrigin), Box<dyn std::error::Error + Send + Sync>> {
-    let origin = ScriptedOrigin::start(script)?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
-    let wire = edge
-        .get("/")
-        .header("accept-encoding", "gzip, br")
-        .timeout(Duration::from_secs(120))
-        .send()
-        .await?;
-    Ok((wire, edge, origin))
+) -> Result<(harness::Wire, Edge, ScriptedOrigin), harness::HarnessError> {
+    one_request(Edge::boot(), script).await
 }
 
 #[tokio::test]

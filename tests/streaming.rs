@@ -14,6 +14,15 @@ fn html_head() -> [(&'static str, &'static str); 1] {
     [("content-type", "text/html; charset=utf-8")]
 }
 
+/// An instance that injects no script, so bodies can be compared byte for byte.
+async fn without_injection(origin: &ScriptedOrigin) -> Result<Edge, harness::HarnessError> {
+    Edge::boot()
+        .backend("origin", origin)
+        .config("sluice_config", "inject_script", "")
+        .start()
+        .await
+}
+
 #[tokio::test]
 async fn commits_the_head_before_the_origin_sends_its_last_chunk() -> TestResult {
     let origin = ScriptedOrigin::start(
@@ -55,11 +64,7 @@ async fn frames_the_body_in_chunks_identical_to_the_origin_body() -> TestResult 
             .trickle(&body, 16 * 1024, Duration::from_millis(20))
             .end(),
     )?;
-    let edge = Edge::boot()
-        .backend("origin", &origin)
-        .config("sluice_config", "inject_script", "")
-        .start()
-        .await?;
+    let edge = without_injection(&origin).await?;
 
     let wire = edge.get("/").send().await?;
 
@@ -109,11 +114,7 @@ async fn truncates_without_terminator_when_the_origin_cuts_mid_body() -> TestRes
             .pause(Duration::from_millis(300))
             .cut(),
     )?;
-    let edge = Edge::boot()
-        .backend("origin", &origin)
-        .config("sluice_config", "inject_script", "")
-        .start()
-        .await?;
+    let edge = without_injection(&origin).await?;
 
     let wire = edge.get("/").send().await?;
 

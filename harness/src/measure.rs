@@ -105,12 +105,13 @@ pub struct Measured {
     pub log: crate::LogBook,
 }
 
-/// Boots `edge` in front of an origin that plays `script`, sends one GET, and returns the
-/// WebAssembly heap (MiB) Viceroy reported for it, with the response and the log.
-pub async fn heap_of_one_request(
+/// Boots `edge` in front of an origin that plays `script` and sends it one GET (accepting gzip
+/// and br, two minutes' timeout). Returns the response with the instance and the origin, which
+/// stay up until dropped.
+pub async fn one_request(
     edge: EdgeBuilder,
     script: Script,
-) -> Result<Measured, HarnessError> {
+) -> Result<(crate::Wire, crate::Edge, ScriptedOrigin), HarnessError> {
     let origin = ScriptedOrigin::start(script)?;
     let edge = edge.backend("origin", &origin).start().await?;
     let wire = edge
@@ -119,6 +120,16 @@ pub async fn heap_of_one_request(
         .timeout(Duration::from_secs(120))
         .send()
         .await?;
+    Ok((wire, edge, origin))
+}
+
+/// Like [`one_request`], and returns the WebAssembly heap (MiB) Viceroy reported for it, with
+/// the response and the log.
+pub async fn heap_of_one_request(
+    edge: EdgeBuilder,
+    script: Script,
+) -> Result<Measured, HarnessError> {
+    let (wire, edge, _origin) = one_request(edge, script).await?;
     let log = edge.log();
     let heap =
         tokio::task::spawn_blocking(move || log.wait_for_heap_reports(1, Duration::from_secs(10)))
