@@ -232,3 +232,48 @@ async fn a_body_corrupt_from_its_first_byte_is_a_502_before_anything_streams(
     assert!(edge.log().wait_for("refused before streaming", 5 * SECOND));
     Ok(())
 }
+
+#[tokio::test]
+async fn an_interim_103_response_is_followed_by_the_real_one() -> TestResult {
+    let (wire, edge, _origin) = fetch(
+        Script::new()
+            .raw("HTTP/1.1 103 Early Hints\r\nlink: </site.css>; rel=preload\r\n\r\n")
+            .head(200, html_head())
+            .chunk(format!(
+                "<html><head></head><body><a href=\"https://{ORIGIN_HOST}/a\">a</a></body></html>"
+            ))
+            .end(),
+    )
+    .await?;
+
+    wire.assert_status(200).assert_chunked();
+    let body = String::from_utf8(wire.decoded_body()?)?;
+    assert!(body.contains(&format!("http://{}/a", edge.addr())));
+    Ok(())
+}
+
+#[rstest]
+#[case::large_value(16 * 1024, 200)]
+#[case::over_the_limit(512 * 1024, 502)]
+#[tokio::test]
+async fn header_values_up_to_the_limits_pass_and_beyond_them_are_a_502(
+    #[case] size: usize,
+    #[case] status: u16,
+) -> TestResult {
+    let value = "v".repeat(size);
+    let mut headers = html_head();
+    headers.push(("x-large", value.clone()));
+    let (wire, edge, _origin) =
+        fetch(Script::new().head(200, headers).chunk("<p>x</p>").end()).await?;
+
+    wire.assert_status(status);
+    if status == 200 {
+        wire.assert_header("x-large", &value);
+    } else {
+        assert!(
+            edge.log()
+                .wait_for("the origin could not be reached", 5 * SECOND)
+        );
+    }
+    Ok(())
+}

@@ -174,9 +174,10 @@ fn the_serve_command_brings_up_the_demo_and_stops_on_ctrl_c() -> TestResult {
 }
 
 /// The Fastly CLI, where it is installed (`.ci/run` installs it): `fastly compute build` makes
-/// the package and `fastly compute validate` accepts it.
-#[test]
-fn the_fastly_cli_builds_and_validates_the_package() -> TestResult {
+/// the package, `fastly compute validate` accepts it, and `fastly compute serve` runs it with
+/// the pinned Viceroy.
+#[tokio::test]
+async fn the_fastly_cli_builds_validates_and_serves_the_package() -> TestResult {
     let Some(fastly) = fastly_cli() else {
         eprintln!("skipped: no Fastly CLI (set SLUICE_FASTLY_CLI, or run .ci/run to install it)");
         return Ok(());

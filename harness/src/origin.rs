@@ -30,6 +30,8 @@ pub enum Step {
     Cut,
     /// Keep the connection open and send nothing more, until the origin is dropped.
     Stall,
+    /// Bytes written as they are, with no framing: interim responses, malformed heads.
+    Raw(Vec<u8>),
 }
 
 impl fmt::Display for Step {
@@ -43,6 +45,7 @@ impl fmt::Display for Step {
             Step::End => f.write_str("end"),
             Step::Cut => f.write_str("cut"),
             Step::Stall => f.write_str("stall"),
+            Step::Raw(bytes) => write!(f, "raw {} bytes", bytes.len()),
         }
     }
 }
@@ -118,6 +121,13 @@ impl Script {
     /// Closes the connection mid-body.
     pub fn cut(mut self) -> Self {
         self.steps.push(Step::Cut);
+        self
+    }
+
+    /// Writes bytes as they are, outside any framing: an interim `103 Early Hints` before the
+    /// head, or a deliberately malformed response.
+    pub fn raw(mut self, bytes: impl AsRef<[u8]>) -> Self {
+        self.steps.push(Step::Raw(bytes.as_ref().to_vec()));
         self
     }
 
@@ -397,6 +407,7 @@ async fn serve(
             }
             Step::Cut => {}
             Step::Stall => std::future::pending::<()>().await,
+            Step::Raw(bytes) => socket.write_all(bytes).await?,
         }
         socket.flush().await?;
         record.lock().expect("origin record").sent.push(Sent {
