@@ -243,3 +243,76 @@ fn fastly_cli() -> Option<std::path::PathBuf> {
                 .is_ok_and(|s| s.success())
         })
 }
+
+/// An HTTPS server on loopback with a self-signed certificate for `localhost`, answering every
+/// request with two chunks half a second apart. Returns its port and the certificate's PEM.
+fn tls_origin() -> Result<(u16, String), Box<dyn std::error::Error + Send + Sync>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+    let pem = certified.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der())?;
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(vec![certified.cert.der().clone()], key)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    listener.set_nonblocking(true)?;
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((socket, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(socket).await else {
+                        return;
+                    };
+                    let mut request = [0u8; 4096];
+                    let _ = tls.read(&mut request).await;
+                    let _ = tls
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n6\r\nfirst \r\n",
+                        )
+                        .await;
+                    let _ = tls.flush().await;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let _ = tls.write_all(b"6\r\nsecond\r\n0\r\n\r\n").await;
+                    let _ = tls.flush().await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+    });
+    Ok((port, pem))
+}
+
+#[test]
+fn probe_speaks_https_and_verifies_the_certificate() -> TestResult {
+    let (port, pem) = tls_origin()?;
+    let cacert = std::env::temp_dir().join(format!("sluice-probe-ca-{port}.pem"));
+    std::fs::write(&cacert, pem)?;
+    let url = format!("https://localhost:{port}/");
+
+    let trusted = probe()
+        .args(["--cacert", cacert.to_str().unwrap(), &url])
+        .output()?;
+    let untrusted = probe().arg(&url).output()?;
+
+    let _ = std::fs::remove_file(&cacert);
+    let text = String::from_utf8(trusted.stdout)?;
+    assert!(trusted.status.success(), "{text}");
+    assert!(
+        text.contains("chunk 6 bytes") && text.contains("terminator"),
+        "{text}"
+    );
+    assert_eq!(untrusted.status.code(), Some(1));
+    assert!(String::from_utf8(untrusted.stderr)?.contains("TLS"));
+    Ok(())
+}

@@ -113,7 +113,19 @@ pub struct WireRequest {
     body: Vec<u8>,
     timeout: Duration,
     log: Option<LogBook>,
+    tls: Option<Tls>,
 }
+
+/// HTTPS: the server name to verify, and extra roots to trust besides the public ones.
+#[derive(Clone)]
+struct Tls {
+    server_name: String,
+    extra_roots_pem: Vec<u8>,
+}
+
+/// What the reader reads from: a TCP stream, or TLS over one.
+trait Transport: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Transport for T {}
 
 impl WireRequest {
     /// A request to `addr` (`host:port`) for `target` (`/path?query`, or an absolute URI).
@@ -126,7 +138,68 @@ impl WireRequest {
             body: Vec::new(),
             timeout: Duration::from_secs(30),
             log: None,
+            tls: None,
         }
+    }
+
+    /// Speaks HTTPS (HTTP/1.1 over TLS), verifying the certificate for `server_name` against
+    /// the public web roots.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), harness::HarnessError> {
+    /// let wire = harness::WireRequest::new("www.example.com:443", "GET", "/")
+    ///     .tls("www.example.com")
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tls(mut self, server_name: &str) -> Self {
+        self.tls = Some(Tls {
+            server_name: server_name.to_owned(),
+            extra_roots_pem: Vec::new(),
+        });
+        self
+    }
+
+    /// Trusts the certificates in this PEM text too (a test server's own CA).
+    pub fn tls_root_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        if let Some(tls) = &mut self.tls {
+            tls.extra_roots_pem = pem.into();
+        }
+        self
+    }
+
+    async fn connect(&self) -> Result<Box<dyn Transport>, HarnessError> {
+        let socket = TcpStream::connect(&self.addr)
+            .await
+            .map_err(|e| HarnessError::io(format!("connecting to {}", self.addr), e))?;
+        socket.set_nodelay(true).ok();
+        let Some(tls) = &self.tls else {
+            return Ok(Box::new(socket));
+        };
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&tls.extra_roots_pem) {
+            let cert = cert.map_err(|e| HarnessError::Protocol(format!("bad root PEM: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| HarnessError::Protocol(format!("bad root certificate: {e}")))?;
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| HarnessError::Protocol(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let name = rustls::pki_types::ServerName::try_from(tls.server_name.clone())
+            .map_err(|e| HarnessError::Protocol(format!("{}: {e}", tls.server_name)))?;
+        let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, socket)
+            .await
+            .map_err(|e| HarnessError::io(format!("TLS with {}", tls.server_name), e))?;
+        Ok(Box::new(stream))
     }
 
     pub(crate) fn with_log(mut self, log: LogBook) -> Self {
@@ -180,13 +253,15 @@ impl WireRequest {
     /// Sends the request and records the response until it ends, the peer closes, or the
     /// timeout passes.
     pub async fn send(self) -> Result<Wire, HarnessError> {
-        let mut socket = TcpStream::connect(&self.addr)
-            .await
-            .map_err(|e| HarnessError::io(format!("connecting to {}", self.addr), e))?;
-        socket.set_nodelay(true).ok();
+        let mut socket = self.connect().await?;
         let sent_at = Instant::now();
         socket
             .write_all(&self.encode())
+            .await
+            .map_err(|e| HarnessError::io("sending the request", e))?;
+        // TLS holds written bytes until flushed.
+        socket
+            .flush()
             .await
             .map_err(|e| HarnessError::io("sending the request", e))?;
         let head_only = self.method.eq_ignore_ascii_case("HEAD");
@@ -216,7 +291,7 @@ enum Fill {
 }
 
 struct Reader {
-    socket: TcpStream,
+    socket: Box<dyn Transport>,
     buf: Vec<u8>,
     deadline: tokio::time::Instant,
     events: Vec<Event>,

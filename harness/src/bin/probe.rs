@@ -1,13 +1,14 @@
 //! `probe URL`: the timeline of one HTTP/1.1 response as it crossed the wire.
 //!
 //! ```text
-//! probe [--json] [--method M] [--header 'name: value']... [--timeout SECONDS] http://HOST:PORT/PATH
+//! probe [--json] [--method M] [--header 'name: value']... [--timeout SECONDS] [--cacert PEM] URL
 //! ```
 //!
 //! Prints the time to the complete head, the headers in received order, each chunk with its
 //! size and arrival time, the terminator or the truncation, the time to the last byte, and the
 //! decoded size per Content-Encoding. Exits 1 when the response is truncated or broken, 2 on
-//! bad arguments. Plain `http://` only: put it in front of Viceroy, or of any HTTP/1.1 server.
+//! bad arguments. `http://` and `https://` URLs (HTTP/1.1 either way): Viceroy locally, Sluice
+//! on Fastly, any origin. `--cacert` trusts a PEM root besides the public ones.
 
 use harness::{Event, Wire, WireRequest};
 use serde_json::{Value, json};
@@ -20,9 +21,10 @@ struct Args {
     method: String,
     headers: Vec<(String, String)>,
     timeout: Duration,
+    cacert: Option<String>,
 }
 
-const USAGE: &str = "usage: probe [--json] [--method M] [--header 'name: value']... [--timeout SECONDS] http://HOST:PORT/PATH";
+const USAGE: &str = "usage: probe [--json] [--method M] [--header 'name: value']... [--timeout SECONDS] [--cacert PEM] http[s]://HOST[:PORT]/PATH";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
@@ -32,6 +34,7 @@ fn parse_args() -> Result<Args, String> {
         method: "GET".to_owned(),
         headers: Vec::new(),
         timeout: Duration::from_secs(30),
+        cacert: None,
     };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -47,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
                     .headers
                     .push((name.trim().to_owned(), v.trim().to_owned()));
             }
+            "--cacert" => parsed.cacert = Some(value("--cacert")?),
             "--timeout" => {
                 let seconds: f64 = value("--timeout")?
                     .parse()
@@ -63,21 +67,45 @@ fn parse_args() -> Result<Args, String> {
     Ok(parsed)
 }
 
-/// Splits `http://host:port/path` into the address to connect to and the request target.
-fn split_url(url: &str) -> Result<(String, String, String), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url}: only http:// URLs are supported"))?;
+/// Where to connect and what to ask for.
+struct Target {
+    addr: String,
+    authority: String,
+    path: String,
+    /// The TLS server name, for https.
+    tls: Option<String>,
+}
+
+/// Splits `http[s]://host[:port]/path`.
+fn split_url(url: &str) -> Result<Target, String> {
+    let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+        (Some(rest), _) => (rest, false),
+        (_, Some(rest)) => (rest, true),
+        _ => {
+            return Err(format!(
+                "{url}: only http:// and https:// URLs are supported"
+            ));
+        }
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    if host.is_empty() {
+        return Err(format!("{url}: no host"));
+    }
     let addr = if authority.contains(':') {
         authority.to_owned()
     } else {
-        format!("{authority}:80")
+        format!("{authority}:{}", if https { 443 } else { 80 })
     };
-    Ok((addr, authority.to_owned(), path.to_owned()))
+    Ok(Target {
+        addr,
+        authority: authority.to_owned(),
+        path: path.to_owned(),
+        tls: https.then(|| host.to_owned()),
+    })
 }
 
 fn ms(wire: &Wire, at: Instant) -> f64 {
@@ -163,16 +191,28 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (addr, authority, target) = match split_url(&args.url) {
-        Ok(parts) => parts,
+    let target = match split_url(&args.url) {
+        Ok(target) => target,
         Err(error) => {
             eprintln!("probe: {error}");
             return ExitCode::from(2);
         }
     };
-    let mut request = WireRequest::new(addr, &args.method, &target)
+    let mut request = WireRequest::new(target.addr, &args.method, &target.path)
         .timeout(args.timeout)
-        .header("host", &authority);
+        .header("host", &target.authority);
+    if let Some(name) = &target.tls {
+        request = request.tls(name);
+        if let Some(path) = &args.cacert {
+            match std::fs::read(path) {
+                Ok(pem) => request = request.tls_root_pem(pem),
+                Err(error) => {
+                    eprintln!("probe: --cacert {path}: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
     for (name, value) in &args.headers {
         request = request.header(name, value);
     }
