@@ -1,6 +1,7 @@
 //! Load: 200 concurrent streaming requests through one Viceroy, mixed encodings and sizes, some
 //! origins failing mid-body. Every complete response must decode to the expected rewrite byte
-//! for byte, every failed one must be truncated, and nothing else may happen.
+//! for byte, every failed one must fail visibly (in practice: truncated; under enough load a
+//! cut can also close the connection before the head got out), and nothing else may happen.
 
 mod common;
 
@@ -78,8 +79,8 @@ async fn two_hundred_concurrent_streams_are_all_exact_or_truncated() -> TestResu
                 .await?;
             let head = wire.head_at().map(|at| at - wire.sent_at());
             if cut {
-                wire.assert_status(200).assert_truncated();
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>((0, head))
+                wire.assert_failed_visibly();
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>((0, head, wire.truncated()))
             } else {
                 wire.assert_status(200).assert_chunked();
                 let body = wire.decoded_body()?;
@@ -87,20 +88,22 @@ async fn two_hundred_concurrent_streams_are_all_exact_or_truncated() -> TestResu
                     body == expected[size],
                     "{target}: the body differs from the expected rewrite"
                 );
-                Ok((body.len(), head))
+                Ok((body.len(), head, false))
             }
         }));
     }
     let mut bytes = 0;
+    let mut truncated = 0;
     let mut worst_head = Duration::ZERO;
     for task in tasks {
-        let (n, head) = task.await??;
+        let (n, head, was_truncated) = task.await??;
         bytes += n;
+        truncated += usize::from(was_truncated);
         worst_head = worst_head.max(head.unwrap_or_default());
     }
     let elapsed = started.elapsed();
     eprintln!(
-        "load: {REQUESTS} requests ({} cut mid-body) in {:.2} s: {:.1} MB/s of decoded pages, {:.0} requests/s, worst time to head {:.0} ms",
+        "load: {REQUESTS} requests ({} cut mid-body, {truncated} of them seen as truncated bodies, the rest as closes before the head) in {:.2} s: {:.1} MB/s of decoded pages, {:.0} requests/s, worst time to head {:.0} ms",
         REQUESTS / 5,
         elapsed.as_secs_f64(),
         bytes as f64 / elapsed.as_secs_f64() / 1e6,

@@ -719,6 +719,20 @@ impl Wire {
         self
     }
 
+    /// Asserts that the client can tell this response failed: a 5xx status, a truncated body, or
+    /// a connection closed before any head arrived. Under load, which of these a failing origin
+    /// produces depends on timing (an abort right after the commit can take the head with it);
+    /// what never happens is a complete-looking response.
+    #[track_caller]
+    pub fn assert_failed_visibly(&self) -> &Self {
+        let no_head_then_closed = self.head_at().is_none() && self.closed();
+        let server_error = self.status() >= 500 && !self.truncated();
+        if !(self.truncated() || no_head_then_closed || server_error) {
+            self.fail("a visible failure: a 5xx, a truncated body, or a close before any head");
+        }
+        self
+    }
+
     /// Asserts the exact body bytes as received.
     #[track_caller]
     pub fn assert_body(&self, expected: impl AsRef<[u8]>) -> &Self {
