@@ -6,7 +6,7 @@ use fastly::http::header;
 use sluice_edge::policy::consent::{self, Jurisdiction, Signals};
 use sluice_edge::policy::headers::Geo;
 use sluice_edge::policy::identity::{self, IdentityAction};
-use sluice_edge::policy::request::proxy_host;
+use sluice_edge::policy::request::{client_scheme, proxy_host};
 use sluice_edge::policy::settings::Settings;
 use std::net::IpAddr;
 
@@ -14,6 +14,9 @@ use std::net::IpAddr;
 pub(crate) struct RequestContext {
     pub method: String,
     pub proxy_host: String,
+    /// The scheme the client used: what the origin's URLs become (`https` on Fastly's TLS
+    /// front, `http` under Viceroy).
+    pub proxy_scheme: &'static str,
     pub client_ip: Option<IpAddr>,
     pub geo: Option<Geo>,
     pub identity: IdentityAction,
@@ -32,9 +35,11 @@ impl RequestContext {
         });
         let proxy_host = proxy_host(request.get_header_str(header::HOST))
             .unwrap_or_else(|| settings.origin_host.clone());
+        let proxy_scheme = client_scheme(request.get_url_str());
         RequestContext {
             method: request.get_method_str().to_owned(),
             proxy_host,
+            proxy_scheme,
             client_ip,
             identity: identity_for(request, settings, client_ip, geo.as_ref()),
             geo,

@@ -150,12 +150,16 @@ fn pipeline_params(
     let charset = response
         .get_header_str(header::CONTENT_TYPE)
         .and_then(charset_of);
-    Params::new(&settings.origin_host, "http", &context.proxy_host)
-        .with_kind(kind)
-        .with_encoding(encoding)
-        .with_inject_script(&settings.inject_script)
-        .with_charset(charset)
-        .with_settings(settings.pipeline)
+    Params::new(
+        &settings.origin_host,
+        context.proxy_scheme,
+        &context.proxy_host,
+    )
+    .with_kind(kind)
+    .with_encoding(encoding)
+    .with_inject_script(&settings.inject_script)
+    .with_charset(charset)
+    .with_settings(settings.pipeline)
 }
 
 fn charset_of(content_type: &str) -> Option<&str> {

@@ -103,6 +103,25 @@ pub fn origin_target(target: &str) -> String {
     }
 }
 
+/// The scheme the client used, from its request URL: what the origin's URLs are rewritten to,
+/// so a page served over TLS never links back to plain HTTP.
+///
+/// ```
+/// use sluice_edge::policy::request::client_scheme;
+/// assert_eq!(client_scheme("https://news.example/a"), "https");
+/// assert_eq!(client_scheme("http://127.0.0.1:7676/a"), "http");
+/// ```
+pub fn client_scheme(url: &str) -> &'static str {
+    if url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        "https"
+    } else {
+        "http"
+    }
+}
+
 /// The proxy host to rewrite URLs to, from the client's `Host` header: a host name or IPv4
 /// address with an optional port, nothing else. Anything else (an attacker's markup, a path) is
 /// refused, so the caller falls back to the origin host and never writes it into a page.
