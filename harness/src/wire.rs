@@ -22,6 +22,8 @@ use tokio::net::TcpStream;
 
 /// How many body bytes a failure message shows.
 const BODY_PRINT_LIMIT: usize = 2048;
+/// How many characters of one header value a timeline shows.
+const HEADER_PRINT_LIMIT: usize = 200;
 
 /// One thing that crossed the wire, with the time it completed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -812,7 +814,16 @@ impl fmt::Display for Wire {
                 } => {
                     writeln!(f, "{at} head {status}")?;
                     for (name, value) in headers {
-                        writeln!(f, "{at}   {name}: {value}")?;
+                        // A long value is cut, as bodies are, so a report stays readable.
+                        match value.char_indices().nth(HEADER_PRINT_LIMIT) {
+                            Some((cut, _)) => writeln!(
+                                f,
+                                "{at}   {name}: {}... [{} bytes]",
+                                &value[..cut],
+                                value.len()
+                            )?,
+                            None => writeln!(f, "{at}   {name}: {value}")?,
+                        }
                     }
                 }
                 Event::Chunk { len, .. } => writeln!(f, "{at} chunk {len} bytes")?,
