@@ -4,6 +4,9 @@
 //! 2. [`upstream_request`]: the client request made fit for the origin.
 //! 3. the gate ([`gate::decide`]): Stream, Buffered or PassThrough.
 //! 4. [`finalize_response`]: every header the client will see, on every path.
+//!    On the Stream path, [`first_chunk_checked`] first reads the origin's first chunk and checks
+//!    that it decodes (a second, throwaway decode of at most one read buffer), so a body corrupt
+//!    from its first byte is a 502 rather than a 200 that stops at once.
 //! 5. [`commit`]: the only place where headers are committed with `stream_to_client()`.
 //! 6. [`stream_body`]: the body pipeline writes into the client stream; a mid-stream error
 //!    abandons the stream, so the client sees a truncated body, never a clean end.
@@ -315,19 +318,17 @@ fn log_outcome(outcome: Outcome) {
 
 /// A short plain-text response that Sluice makes itself (health, refusals), with the base
 /// headers but no identity.
-pub(crate) fn plain_response(status: StatusCode, text: &str) -> Response {
+pub(crate) fn plain_response(
+    status: StatusCode,
+    text: &str,
+    geo: Option<headers::Geo>,
+) -> Response {
     let mut response = Response::from_status(status).with_body_text_plain(&format!("{text}\n"));
-    base_headers(&mut ResponseHeaders(&mut response), None, &[]);
+    base_headers(&mut ResponseHeaders(&mut response), geo, &[]);
     response
 }
 
+/// A refusal before anything streamed: the status and a one-line reason.
 fn error_response(status: StatusCode, reason: &str, context: &RequestContext) -> Response {
-    let mut response =
-        Response::from_status(status).with_body_text_plain(&format!("{status}: {reason}\n"));
-    base_headers(
-        &mut ResponseHeaders(&mut response),
-        context.geo.clone(),
-        &[],
-    );
-    response
+    plain_response(status, &format!("{status}: {reason}"), context.geo.clone())
 }

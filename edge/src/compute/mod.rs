@@ -18,7 +18,7 @@ const SECRET_STORE: &str = "sluice_secrets";
 /// response was already streamed to the client.
 pub(crate) fn route_request(request: Request) -> Option<Response> {
     if request.get_method() == Method::GET && request.get_path() == "/health" {
-        return Some(lifecycle::plain_response(StatusCode::OK, "ok"));
+        return Some(lifecycle::plain_response(StatusCode::OK, "ok", None));
     }
     let settings = match load_settings() {
         Ok(settings) => settings,
@@ -27,6 +27,7 @@ pub(crate) fn route_request(request: Request) -> Option<Response> {
             return Some(lifecycle::plain_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &reason,
+                None,
             ));
         }
     };

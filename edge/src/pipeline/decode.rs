@@ -89,17 +89,14 @@ impl<W: Write> Decoder<W> {
         .into()
     }
 
-    fn pass_on(&mut self, produced: usize, from_buffer: bool, input: &[u8]) -> io::Result<()> {
-        self.decoded += produced as u64;
-        if self.decoded > self.limit {
-            return Err(PipelineError::TooLarge { limit: self.limit }.into());
+    /// Counts decoded bytes against the cap and hands them to the next stage. A function of
+    /// the fields it needs, so callers can pass bytes that live in `self.buffer`.
+    fn pass_on(decoded: &mut u64, limit: u64, next: &mut W, bytes: &[u8]) -> io::Result<()> {
+        *decoded += bytes.len() as u64;
+        if *decoded > limit {
+            return Err(PipelineError::TooLarge { limit }.into());
         }
-        let bytes = if from_buffer {
-            &self.buffer[..produced]
-        } else {
-            &input[..produced]
-        };
-        self.next.write_all(bytes)
+        next.write_all(bytes)
     }
 
     fn feed(&mut self, mut input: &[u8]) -> io::Result<()> {
@@ -108,7 +105,9 @@ impl<W: Write> Decoder<W> {
         }
         loop {
             match &mut self.codec {
-                Codec::Identity => return self.pass_on(input.len(), false, input),
+                Codec::Identity => {
+                    return Self::pass_on(&mut self.decoded, self.limit, &mut self.next, input);
+                }
                 Codec::DeflateUnsniffed(head) => {
                     let take = (2 - head.len()).min(input.len());
                     head.extend_from_slice(&input[..take]);
@@ -152,7 +151,12 @@ impl<W: Write> Decoder<W> {
             let produced = (state.total_out() - out_before) as usize;
             let status = status.map_err(|e| self.corrupt(e))?;
             input = &input[consumed..];
-            self.pass_on(produced, true, &[])?;
+            Self::pass_on(
+                &mut self.decoded,
+                self.limit,
+                &mut self.next,
+                &self.buffer[..produced],
+            )?;
             match status {
                 Status::StreamEnd => self.ended = true,
                 Status::Ok | Status::BufError => {
@@ -197,7 +201,12 @@ impl<W: Write> Decoder<W> {
             );
             let error_code = state.error_code;
             let more_output = BrotliDecoderHasMoreOutput(state);
-            self.pass_on(output_offset, true, &[])?;
+            Self::pass_on(
+                &mut self.decoded,
+                self.limit,
+                &mut self.next,
+                &self.buffer[..output_offset],
+            )?;
             match result {
                 BrotliResult::ResultSuccess => self.ended = true,
                 BrotliResult::NeedsMoreOutput => {}
