@@ -76,7 +76,7 @@ async fn many_cookies_are_fine() -> TestResult {
 
     let wire = edge
         .get("/")
-        .header("cookie", &cookies.join("; "))
+        .header("cookie", cookies.join("; "))
         .send()
         .await?;
 
@@ -126,5 +126,87 @@ async fn forged_forwarding_headers_never_reach_the_origin() -> TestResult {
     assert_eq!(received.headers["x-forwarded-for"], "127.0.0.1");
     assert!(!received.headers.contains_key("x-forwarded-host"));
     assert!(!received.headers.contains_key("forwarded"));
+    Ok(())
+}
+
+/// A Host the fastly crate cannot turn into a URL trapped the program (a 500 with a wasm
+/// backtrace). Sluice reads the target itself and answers 400, before the origin is asked.
+#[rstest::rstest]
+#[case::empty_host_with_port(":80")]
+#[case::port_above_65535("a.example:99999")]
+#[tokio::test]
+async fn a_target_that_is_not_a_url_is_a_400_not_a_trap(#[case] host: &str) -> TestResult {
+    let (edge, origin) = edge_and_origin().await?;
+
+    let wire = edge.get("/").header("host", host).send().await?;
+
+    wire.assert_status(400);
+    assert!(
+        String::from_utf8_lossy(wire.body()).contains("URL"),
+        "{wire}"
+    );
+    assert!(!edge.log().contains("panicked"), "{}", edge.log().tail(20));
+    assert!(
+        origin
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn options_asterisk_is_answered_by_sluice_and_never_reaches_the_origin_as_a_path()
+-> TestResult {
+    let (edge, origin) = edge_and_origin().await?;
+
+    let wire = edge.request("OPTIONS", "*").send().await?;
+
+    wire.assert_status(204).assert_header_present("allow");
+    assert!(
+        origin
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+    Ok(())
+}
+
+/// `/\evil.example/x` is read as `//evil.example/x` (as browsers read it); the origin gets a
+/// single leading slash, never a scheme-relative path.
+#[rstest::rstest]
+#[case::backslash("/\\evil.example/x")]
+#[case::slashes("//evil.example/x")]
+#[case::many_slashes("////evil.example/x?q=1")]
+#[tokio::test]
+async fn the_origin_never_receives_a_scheme_relative_path(#[case] target: &str) -> TestResult {
+    let (edge, origin) = edge_and_origin().await?;
+
+    edge.get(target).send().await?.assert_status(200);
+
+    let received = &origin.received_requests().await.unwrap()[0];
+    assert_eq!(received.url.path(), "/evil.example/x");
+    assert_eq!(received.headers["host"], ORIGIN_HOST);
+    Ok(())
+}
+
+/// The scheme of rewritten links comes from how the reader connected (plain HTTP here), not
+/// from an absolute-form target the client wrote.
+#[tokio::test]
+async fn an_https_target_over_plain_http_does_not_make_links_https() -> TestResult {
+    let (edge, _origin) = edge_and_origin().await?;
+    let proxy = edge.addr().to_string();
+
+    let wire = edge
+        .get(&format!("https://{proxy}/page"))
+        .header("host", &proxy)
+        .send()
+        .await?;
+
+    let body = String::from_utf8(wire.decoded_body()?)?;
+    assert!(body.contains(&format!("\"http://{proxy}/x\"")), "{body}");
+    assert!(!body.contains("https://"), "{body}");
     Ok(())
 }

@@ -27,3 +27,37 @@ async fn the_streaming_heap_does_not_grow_with_the_page(#[case] coding: &str) ->
     );
     Ok(())
 }
+
+/// Inline script text streams through the same bounded replacer as JavaScript bodies: a 20 MB
+/// inline script costs no more than a 20 KB one (within 2 MiB), arrives whole, and every origin
+/// URL in it is rewritten.
+#[tokio::test]
+async fn a_twenty_megabyte_inline_script_streams_in_flat_memory() -> TestResult {
+    let line = format!("var u = \"https://{ORIGIN_HOST}/a\";\n");
+    let mut heaps = Vec::new();
+    for size in [20_000, 20_000_000] {
+        let lines = size / line.len();
+        let page = format!(
+            "<html><head></head><body><script>{}</script></body></html>",
+            line.repeat(lines)
+        );
+        let measured = heap_of_one_request(
+            Edge::boot(),
+            full_speed(&compress("gzip", page.as_bytes()), "gzip"),
+        )
+        .await?;
+        measured.wire.assert_status(200).assert_chunked();
+        let body = String::from_utf8(measured.wire.decoded_body()?)?;
+        assert_eq!(body.matches("\"http://127.0.0.1:").count(), lines);
+        assert!(!body.contains(ORIGIN_HOST));
+        assert!(body.ends_with("</script></body></html>"));
+        heaps.push(measured.heap_mib);
+    }
+    assert!(
+        heaps[1] <= heaps[0] + 2.0,
+        "{} MiB for a 20 MB inline script against {} MiB for 20 KB",
+        heaps[1],
+        heaps[0]
+    );
+    Ok(())
+}

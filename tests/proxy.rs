@@ -1,33 +1,13 @@
-//! The publisher proxy through Viceroy: settings, the origin request, the three response paths,
-//! identity and consent, and the final headers.
+//! The publisher proxy through Viceroy: settings, the origin request, the response paths and
+//! the final headers. Identity and consent are in `identity.rs`.
 
 mod common;
 
-use common::{ORIGIN_HOST, SECOND, TestResult, page, snapshot_settings};
-use harness::{Edge, EdgeBuilder, Script, ScriptedOrigin, Wire};
+use common::{ORIGIN_HOST, SECOND, TestResult, US, html, origin_with, page, snapshot_settings};
+use harness::{Edge, EdgeBuilder, Script, ScriptedOrigin};
 use rstest::rstest;
 use std::time::Duration;
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const US: [(&str, &str); 3] = [
-    ("country_code", "US"),
-    ("continent", "NA"),
-    ("city", "Portland"),
-];
-
-fn html(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(body, "text/html; charset=utf-8")
-}
-
-async fn origin_with(template: ResponseTemplate) -> MockServer {
-    let origin = MockServer::start().await;
-    // Any method, any path: the tests look at what the origin received.
-    Mock::given(wiremock::matchers::any())
-        .respond_with(template)
-        .mount(&origin)
-        .await;
-    origin
-}
+use wiremock::{MockServer, ResponseTemplate};
 
 fn boot(origin: &MockServer) -> EdgeBuilder {
     Edge::boot().backend("origin", origin)
@@ -37,34 +17,6 @@ fn in_us(builder: EdgeBuilder) -> EdgeBuilder {
     builder.geolocation("127.0.0.1", US)
 }
 
-/// A TCF v2 core string whose only consent is purpose 1 (or nothing).
-fn tcf(storage: bool) -> String {
-    let mut bits = vec![false, false, false, false, true, false]; // version 2
-    bits.extend(std::iter::repeat_n(false, 146));
-    bits.push(storage);
-    bits.extend(std::iter::repeat_n(false, 40));
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    bits.chunks(6)
-        .map(|c| {
-            let v = c
-                .iter()
-                .enumerate()
-                .fold(0usize, |v, (i, &b)| v | (usize::from(b) << (5 - i)));
-            char::from(ALPHABET[v])
-        })
-        .collect()
-}
-
-fn id_cookie(wire: &Wire) -> Option<&str> {
-    wire.header_all("set-cookie")
-        .into_iter()
-        .find(|c| c.starts_with("synthetic_id="))
-}
-
-fn well_formed_id() -> String {
-    format!("{}.{}", "c".repeat(64), "0123456789abcdef")
-}
-
 // --- settings ---
 
 #[rstest]
@@ -72,6 +24,16 @@ fn well_formed_id() -> String {
 #[case::bad_number("gzip_level", "high", "gzip_level")]
 #[case::bad_operator_headers("response_headers", "{\"Content-Length\":\"1\"}", "response_headers")]
 #[case::unknown_post_processor("post_processors", "remix", "post_processors")]
+#[case::gzip_level_out_of_range("gzip_level", "10", "gzip_level")]
+#[case::gzip_level_past_u32("gzip_level", "4294967301", "gzip_level")]
+#[case::brotli_window_out_of_range("brotli_window", "25", "brotli_window")]
+#[case::cookie_attributes_in_cookie_domain(
+    "cookie_domain",
+    "a.example; SameSite=None",
+    "cookie_domain"
+)]
+#[case::newline_in_cookie_domain("cookie_domain", "a.example\nx", "cookie_domain")]
+#[case::unknown_jurisdiction_rules("unknown_jurisdiction", "lenient", "unknown_jurisdiction")]
 #[tokio::test]
 async fn refuses_with_500_and_a_reason_when_a_setting_is_unusable(
     #[case] key: &str,
@@ -352,127 +314,5 @@ async fn answers_a_gateway_error_when_the_origin_does_not_answer_in_time() -> Te
     assert!(matches!(wire.status(), 502 | 504), "{wire}");
     wire.assert_no_header("transfer-encoding");
     assert!(wire.head_at().unwrap() - wire.sent_at() < 5 * SECOND);
-    Ok(())
-}
-
-// --- identity and consent ---
-
-#[tokio::test]
-async fn sets_a_synthetic_id_where_no_consent_is_needed() -> TestResult {
-    let origin = origin_with(
-        html(page(""))
-            .append_header("set-cookie", "a=1; Path=/")
-            .append_header("set-cookie", "b=2; Path=/"),
-    )
-    .await;
-    let edge = in_us(boot(&origin))
-        .config("sluice_config", "cookie_domain", "publisher.example")
-        .start()
-        .await?;
-
-    let wire = edge.get("/").header("user-agent", "test").send().await?;
-
-    let id = wire.header("x-synthetic-id").expect("an ID").to_owned();
-    assert!(sluice_edge::policy::identity::is_well_formed(&id), "{id}");
-    assert_eq!(
-        id_cookie(&wire),
-        Some(format!(
-            "synthetic_id={id}; Domain=publisher.example; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=31536000"
-        ).as_str())
-    );
-    let cookies = wire.header_all("set-cookie");
-    assert!(
-        cookies.contains(&"a=1; Path=/") && cookies.contains(&"b=2; Path=/"),
-        "{cookies:?}"
-    );
-    Ok(())
-}
-
-#[tokio::test]
-async fn keeps_a_well_formed_id_and_replaces_a_forged_one() -> TestResult {
-    let origin = origin_with(html(page(""))).await;
-    let edge = in_us(boot(&origin)).start().await?;
-    let id = well_formed_id();
-
-    let kept = edge
-        .get("/")
-        .header("cookie", &format!("synthetic_id={id}"))
-        .send()
-        .await?;
-    let forged = edge
-        .get("/")
-        .header("cookie", "synthetic_id=evil%0d%0aSet-Cookie:%20x")
-        .header("x-synthetic-id", "also\tforged")
-        .send()
-        .await?;
-
-    kept.assert_header("x-synthetic-id", &id);
-    let new = forged.header("x-synthetic-id").expect("a fresh ID");
-    assert_ne!(new, id);
-    assert!(sluice_edge::policy::identity::is_well_formed(new));
-    Ok(())
-}
-
-#[rstest]
-#[case::gpc("sec-gpc", "1")]
-#[case::us_privacy_opt_out("cookie", "us_privacy=1YYN")]
-#[case::malformed_us_privacy("cookie", "us_privacy=garbage")]
-#[tokio::test]
-async fn honours_us_opt_outs(#[case] name: &str, #[case] value: &str) -> TestResult {
-    let origin = origin_with(html(page(""))).await;
-    let edge = in_us(boot(&origin)).start().await?;
-
-    let wire = edge.get("/").header(name, value).send().await?;
-
-    wire.assert_status(200).assert_no_header("x-synthetic-id");
-    assert_eq!(id_cookie(&wire), None);
-    Ok(())
-}
-
-#[tokio::test]
-async fn needs_tcf_consent_under_gdpr_and_expires_an_id_without_it() -> TestResult {
-    let origin = origin_with(html(page(""))).await;
-    // The project's fastly.toml places 127.0.0.1 in the Netherlands.
-    let edge = boot(&origin).start().await?;
-
-    let without = edge
-        .get("/")
-        .header("cookie", &format!("synthetic_id={}", well_formed_id()))
-        .send()
-        .await?;
-    let refused = edge
-        .get("/")
-        .header("cookie", &format!("euconsent-v2={}", tcf(false)))
-        .send()
-        .await?;
-    let consented = edge
-        .get("/")
-        .header("cookie", &format!("euconsent-v2={}", tcf(true)))
-        .send()
-        .await?;
-    let malformed = edge
-        .get("/")
-        .header("cookie", "euconsent-v2=%%%")
-        .send()
-        .await?;
-
-    without
-        .assert_status(200)
-        .assert_header("x-geo-country", "NL")
-        .assert_no_header("x-synthetic-id");
-    assert!(
-        id_cookie(&without).is_some_and(|c| c.contains("Max-Age=0")),
-        "{without}"
-    );
-    refused.assert_no_header("x-synthetic-id");
-    assert_eq!(id_cookie(&refused), None);
-    consented.assert_header_present("x-synthetic-id");
-    malformed
-        .assert_status(200)
-        .assert_no_header("x-synthetic-id");
-    assert!(
-        edge.log()
-            .wait_for("euconsent-v2 consent string does not decode", 5 * SECOND)
-    );
     Ok(())
 }

@@ -291,3 +291,130 @@ async fn a_megabyte_header_is_either_refused_with_a_reason_or_passed_intact() ->
     }
     Ok(())
 }
+
+/// An origin that speaks HTTP/1.0 ends its body by closing the connection. The client's
+/// response is HTTP/1.1 and chunked whatever the origin spoke, so when the stream is abandoned
+/// (here: the gzip turns corrupt halfway) the client sees a truncated body, not a close that
+/// looks like the end of a complete page.
+#[tokio::test]
+async fn an_http_1_0_origins_corrupt_page_is_visibly_truncated() -> TestResult {
+    let page = synthetic_html(200_000, ORIGIN_HOST);
+    let encoded = compress("gzip", &page);
+    let half = encoded.len() / 2;
+    let (wire, edge, _origin) = fetch(
+        Script::new()
+            .raw("HTTP/1.0 200 OK\r\ncontent-type: text/html\r\ncontent-encoding: gzip\r\n\r\n")
+            .raw(&encoded[..half])
+            .pause(Duration::from_millis(300))
+            .raw([0xffu8; 512])
+            .raw(&encoded[half..])
+            .cut(),
+    )
+    .await?;
+
+    assert_eq!(wire.version(), "HTTP/1.1", "{wire}");
+    wire.assert_status(200).assert_truncated();
+    assert!(edge.log().wait_for("stream abandoned", 5 * SECOND));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_http_1_0_origins_whole_page_arrives_chunked_and_terminated() -> TestResult {
+    let page = synthetic_html(50_000, ORIGIN_HOST);
+    let (wire, edge, _origin) = fetch(
+        Script::new()
+            .raw("HTTP/1.0 200 OK\r\ncontent-type: text/html\r\n\r\n")
+            .raw(&page)
+            .cut(),
+    )
+    .await?;
+
+    assert_eq!(wire.version(), "HTTP/1.1");
+    wire.assert_status(200).assert_chunked();
+    let body = String::from_utf8(wire.decoded_body()?)?;
+    assert!(body.contains(&format!("http://{}/story/1\"", edge.addr())));
+    Ok(())
+}
+
+/// The decoded-size cap abandons a stream mid-body: with an HTTP/1.0 origin too, the client
+/// sees it cut short.
+#[tokio::test]
+async fn the_decoded_size_cap_truncates_an_http_1_0_origins_page() -> TestResult {
+    let page = synthetic_html(2_000_000, ORIGIN_HOST);
+    let origin = ScriptedOrigin::start(
+        Script::new()
+            .raw("HTTP/1.0 200 OK\r\ncontent-type: text/html\r\ncontent-encoding: gzip\r\n\r\n")
+            .raw(compress("gzip", &page))
+            .cut(),
+    )?;
+    let edge = Edge::boot()
+        .backend("origin", &origin)
+        .config("sluice_config", "max_decoded_bytes", "1000000")
+        .start()
+        .await?;
+
+    let wire = edge.get("/").send().await?;
+
+    assert_eq!(wire.version(), "HTTP/1.1");
+    wire.assert_status(200).assert_truncated();
+    assert!(edge.log().wait_for("max_decoded_bytes", 5 * SECOND));
+    Ok(())
+}
+
+/// `Content-Encoding` on several lines is one list (RFC 9110 5.3): a doubly gzipped body is
+/// stacked and passes through untouched, as does `identity, gzip`; an empty line before `gzip`
+/// is just `gzip`, decoded and rewritten.
+#[rstest]
+#[case::gzip_twice(&["gzip", "gzip"], 2, false)]
+#[case::identity_then_gzip(&["identity", "gzip"], 1, false)]
+#[case::empty_then_gzip(&["", "gzip"], 1, true)]
+#[tokio::test]
+async fn content_encoding_on_several_lines_is_read_as_one_list(
+    #[case] lines: &[&str],
+    #[case] gzip_layers: usize,
+    #[case] rewritten: bool,
+) -> TestResult {
+    let page =
+        format!("<html><head></head><body><a href=\"https://{ORIGIN_HOST}/a\">a</a></body></html>");
+    let mut body = page.clone().into_bytes();
+    for _ in 0..gzip_layers {
+        body = compress("gzip", &body);
+    }
+    let mut headers = html_head();
+    headers.extend(lines.iter().map(|l| ("content-encoding", (*l).to_owned())));
+    headers.push(("content-length", body.len().to_string()));
+    let (wire, edge, _origin) = fetch(Script::new().head(200, headers).chunk(&body).end()).await?;
+
+    wire.assert_status(200);
+    if rewritten {
+        wire.assert_chunked();
+        let decoded = String::from_utf8(harness::decode(Some("gzip"), wire.body())?)?;
+        assert!(
+            decoded.contains(&format!("http://{}/a", edge.addr())),
+            "{decoded}"
+        );
+    } else {
+        wire.assert_header("content-length", &body.len().to_string())
+            .assert_body(&body);
+        assert_eq!(wire.header_all("content-encoding"), lines);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_origin_that_switches_protocols_gets_a_502_with_a_reason() -> TestResult {
+    let (wire, edge, _origin) = fetch(Script::new().raw(
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n",
+    ))
+    .await?;
+
+    wire.assert_status(502)
+        .assert_no_header("transfer-encoding");
+    assert!(String::from_utf8_lossy(wire.body()).contains("informational status"));
+    assert!(
+        edge.log()
+            .wait_for("refused: the origin answered", 5 * SECOND)
+    );
+    assert!(!edge.log().contains("panicked"));
+    Ok(())
+}

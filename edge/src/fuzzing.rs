@@ -5,7 +5,8 @@
 use crate::pipeline::{
     ContentKind, Encoding, Params, PipelineSettings, encode, process, process_response_streaming,
 };
-use crate::policy::{consent, identity, request};
+use crate::policy::headers::{HeaderList, Headers, ReadHeaders, valid_value};
+use crate::policy::{consent, identity, request, response};
 use std::io::Read;
 
 /// Feeds `data` to `inner` at most `size` bytes per read, as an origin's chunks arrive.
@@ -97,37 +98,118 @@ fn decode_only(encoding: Encoding, body: &[u8]) -> Vec<u8> {
     process(body, &params).expect("the output decodes")
 }
 
-/// Arbitrary text through every parser of client input: cookies, consent strings,
-/// Accept-Encoding, Host, request targets. None may panic, and what they let through into a
-/// header is always header-safe.
+/// Header names the client-input check spreads its values over: every header Sluice reads from
+/// a client request or an origin response.
+const HEADER_NAMES: [&str; 14] = [
+    "host",
+    "cookie",
+    "user-agent",
+    "accept-encoding",
+    "sec-gpc",
+    "x-synthetic-id",
+    "content-type",
+    "content-encoding",
+    "etag",
+    "vary",
+    "cache-control",
+    "set-cookie",
+    "x-custom",
+    "range",
+];
+
+/// Headers that refuse to take a value no HTTP message could carry: the check fails if the
+/// policy ever tries to set one.
+#[derive(Clone)]
+struct StrictHeaders(HeaderList);
+
+impl ReadHeaders for StrictHeaders {
+    fn get_all(&self, name: &str) -> Vec<&[u8]> {
+        self.0.get_all(name)
+    }
+}
+
+impl Headers for StrictHeaders {
+    fn set(&mut self, name: &str, value: &[u8]) {
+        assert!(valid_value(value), "{name} set to {value:?}");
+        self.0.set(name, value);
+    }
+
+    fn append(&mut self, name: &str, value: &[u8]) {
+        assert!(valid_value(value), "{name} appended {value:?}");
+        self.0.append(name, value);
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.0.remove(name);
+    }
+}
+
+/// Arbitrary bytes as a client request and an origin response, through the functions the
+/// Compute glue calls, in its order: the target, the proxy host, consent and identity, the
+/// origin request's headers, then the response's headers. The input is split at NUL bytes: the
+/// first field is the raw URL, each other field a header (its first byte picks the name, the
+/// rest is the value, with the bytes no header may carry, CR, LF and NUL, made spaces). Nothing
+/// may panic, and everything Sluice writes into a header is a legal header value.
 pub fn client_input_never_panics(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    let cookie = |name| identity::cookie(&text, name);
-    for jurisdiction in [
-        consent::Jurisdiction::Gdpr,
-        consent::Jurisdiction::UsOptOut,
-        consent::Jurisdiction::Other,
-    ] {
-        let signals = consent::Signals {
-            tcf: cookie("euconsent-v2").or(Some(&text)),
-            gpp: cookie("__gpp").or(Some(&text)),
-            gpp_sid: cookie("__gpp_sid"),
-            us_privacy: cookie("us_privacy").or(Some(&text)),
-            gpc: data.first() == Some(&b'1'),
-        };
-        let _ = consent::decide(jurisdiction, &signals);
-    }
-    if let Some(value) = request::accept_encoding(Some(&text)) {
-        assert!(crate::policy::headers::header_safe(&value));
-    }
-    if let Some(host) = request::proxy_host(Some(&text)) {
+    let mut fields = data.split(|&b| b == 0);
+    let url = fields.next().unwrap_or_default();
+    let headers = StrictHeaders(HeaderList(
+        fields
+            .filter_map(|field| {
+                let (&selector, value) = field.split_first()?;
+                let name = HEADER_NAMES[usize::from(selector) % HEADER_NAMES.len()];
+                let value = value
+                    .iter()
+                    .map(|&b| if valid_value(&[b]) { b } else { b' ' })
+                    .collect();
+                Some((name.to_owned(), value))
+            })
+            .collect(),
+    ));
+
+    let _ = request::parse_target("GET", url);
+    let _ = request::parse_target("OPTIONS", url);
+    if let Some(host) = request::proxy_host(headers.get("host")) {
         assert!(
             host.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
         );
     }
-    let _ = request::origin_target(&text);
-    if identity::is_well_formed(&text) {
-        assert!(crate::policy::headers::header_safe(&text));
+    for country in [Some("NL"), Some("US"), Some("JP"), Some("**"), None] {
+        for unknown in [
+            consent::UnknownJurisdiction::Strict,
+            consent::UnknownJurisdiction::OptOut,
+            consent::UnknownJurisdiction::Open,
+        ] {
+            let inputs = identity::Inputs {
+                key: b"fuzz",
+                client_ip: None,
+                country,
+                unknown,
+            };
+            let outcome = identity::read(&headers, &inputs);
+            if let identity::IdentityAction::Set(id) = &outcome.action {
+                assert!(identity::is_well_formed(id), "{id:?}");
+            }
+            let mut origin = headers.clone();
+            request::prepare_origin_headers(
+                &mut origin,
+                &request::OriginRequest {
+                    origin_host: "www.publisher.example",
+                    client_ip: None,
+                    identity: &outcome.action,
+                },
+            );
+            if !outcome.consent.allowed {
+                let forwarded = origin.0.get_all("cookie");
+                let cookies = crate::policy::cookies::Cookies::parse(&forwarded);
+                assert_eq!(cookies.get(identity::COOKIE), None);
+            }
+            let mut response = headers.clone();
+            let _ = response::content_encoding(&response);
+            let _ = response::content_type(&response);
+            response::prepare_modified_body(&mut response);
+            response::apply_identity(&mut response, &outcome.action, Some("publisher.example"));
+        }
     }
 }

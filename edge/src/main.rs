@@ -10,10 +10,7 @@ mod compute;
 #[cfg(target_arch = "wasm32")]
 fn main() {
     compute::logger::init();
-    let request = fastly::Request::from_client();
-    if let Some(response) = compute::route_request(request) {
-        response.send_to_client();
-    }
+    compute::handle_client_request();
 }
 
 /// Built natively the program does nothing: it only runs on Fastly Compute (or Viceroy).

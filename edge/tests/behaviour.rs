@@ -137,6 +137,60 @@ fn rewrites_a_url_split_across_chunks_inside_an_inline_script() {
 }
 
 #[test]
+fn inline_script_text_flows_out_before_its_element_ends() {
+    let line = format!("var u = 'https://{HOST}/a.js';\n");
+    let page = format!(
+        "<html><head></head><body><script>{}</script></body></html>",
+        line.repeat(60_000)
+    );
+    let out = SharedOut::default();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let mut origin = Pieces::new(
+        page.as_bytes()
+            .chunks(16 * 1024)
+            .map(<[u8]>::to_vec)
+            .collect(),
+    );
+    let (watch, record) = (out.clone(), Rc::clone(&seen));
+    origin.on_piece = Some(Box::new(move |_| {
+        record.borrow_mut().push(watch.0.borrow().len())
+    }));
+    let mut client = out.clone();
+    process_response_streaming(origin, &mut client, &html()).unwrap();
+    let before_last = *seen.borrow().last().unwrap();
+    let total = out.0.borrow().len();
+    // All but the last origin piece and the output batch before the encoder.
+    assert!(
+        before_last + 2 * 16 * 1024 >= total,
+        "only {before_last} of {total} bytes were out before the script's last piece"
+    );
+    let text = String::from_utf8(out.0.borrow().clone()).unwrap();
+    assert_eq!(text.matches("'https://proxy.example/a.js'").count(), 60_000);
+    assert_eq!(text.as_bytes(), process(page.as_bytes(), &html()).unwrap());
+}
+
+#[test]
+fn multi_byte_characters_in_inline_text_survive_every_split() {
+    let page = format!(
+        "<html><head><script>var s = \"é€😀\"; var u = \"https://{HOST}/ü\";</script><style>/* ä */ a{{background:url(//{HOST}/ö.png)}}</style></head></html>"
+    );
+    let expected = process(page.as_bytes(), &html()).unwrap();
+    assert!(String::from_utf8_lossy(&expected).contains("\"https://proxy.example/ü\""));
+    let bytes = page.as_bytes();
+    let one_byte_pieces = Pieces::new(bytes.chunks(1).map(<[u8]>::to_vec).collect());
+    let mut out = Vec::new();
+    process_response_streaming(one_byte_pieces, &mut out, &html()).unwrap();
+    assert_eq!(out, expected, "in one-byte pieces");
+    for split in 1..bytes.len() {
+        let (a, b) = bytes.split_at(split);
+        let mut out = Vec::new();
+        process_response_streaming(Pieces::new(vec![a.to_vec(), b.to_vec()]), &mut out, &html())
+            .unwrap();
+        assert_eq!(out, expected, "split at {split}");
+    }
+}
+
+#[test]
 fn respects_a_non_utf8_charset() {
     let page = b"<html><head></head><body>caf\xe9 <a href=\"https://www.publisher.example/\xe9\">x</a><script>var u=\"https://www.publisher.example/\xe9\";</script></body></html>";
     let out = process(page, &html().with_charset(Some("iso-8859-1"))).unwrap();

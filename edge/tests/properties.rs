@@ -139,8 +139,57 @@ proptest! {
     }
 }
 
+/// Pieces of header values that mean something to Sluice, and bytes that are legal in a header
+/// value but not UTF-8.
+fn header_piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b"euconsent-v2=".to_vec()),
+        Just(b"__gpp=DBABMA~".to_vec()),
+        Just(b"__gpp=DBABLA~BVQqAAAAAAJY.YA".to_vec()),
+        Just(b"__gpp_sid=7".to_vec()),
+        Just(b"us_privacy=1YYN".to_vec()),
+        Just(b"synthetic_id=".to_vec()),
+        Just(format!("{}.{}", "a".repeat(64), "b".repeat(16)).into_bytes()),
+        Just(b"; ".to_vec()),
+        Just(b", ".to_vec()),
+        Just(b"gzip".to_vec()),
+        Just(b"W/\"".to_vec()),
+        Just(b"public, s-maxage=60".to_vec()),
+        prop::collection::vec(0x80u8..=0xff, 1..4),
+        "[A-Za-z0-9+/=_.~-]{0,40}".prop_map(String::into_bytes),
+    ]
+}
+
+/// A client request (and origin response) in the fuzz target's encoding: the raw URL, then
+/// NUL-separated headers whose first byte picks the name.
+fn client_input() -> impl Strategy<Value = Vec<u8>> {
+    let url = prop_oneof![
+        Just(b"http://proxy.example/a?b".to_vec()),
+        Just(b"http://:80/".to_vec()),
+        Just(b"http://proxy.example*".to_vec()),
+        Just(b"http://proxy.example/\\evil.example/x".to_vec()),
+    ];
+    let header = (any::<u8>(), prop::collection::vec(header_piece(), 0..6));
+    (url, prop::collection::vec(header, 0..12)).prop_map(|(url, headers)| {
+        let mut data = url;
+        for (selector, pieces) in headers {
+            data.push(0);
+            data.push(selector);
+            data.extend(pieces.concat());
+        }
+        data
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The client-input check on headers built from what Sluice reads: consent cookies, IDs,
+    /// codings, and bytes that are legal but not UTF-8.
+    #[test]
+    fn client_headers_never_break_a_request(data in client_input()) {
+        sluice_edge::fuzzing::client_input_never_panics(&data);
+    }
 
     /// The fuzz targets' checks, run on proptest's inputs too, so they hold in every test run.
     #[test]

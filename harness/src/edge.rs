@@ -231,6 +231,24 @@ impl EdgeBuilder {
         self
     }
 
+    /// Removes `key` from Secret Store `store`, as the manifest declares it.
+    pub fn without_secret(mut self, store: &str, key: &str) -> Self {
+        self.local
+            .removed_secrets
+            .push((store.to_owned(), key.to_owned()));
+        self
+    }
+
+    /// Leaves every client address without geolocation data: the manifest's entries are
+    /// dropped and Viceroy's loopback default is turned off
+    /// (`use_default_loopback = false`). Addresses declared with
+    /// [`geolocation`](Self::geolocation) after this still get theirs.
+    pub fn without_geolocation(mut self) -> Self {
+        self.local.no_geolocation = true;
+        self.local.geolocation.clear();
+        self
+    }
+
     /// Runs another Compute program instead of this project's `edge.wasm`.
     pub fn wasm(mut self, path: impl Into<PathBuf>) -> Self {
         self.wasm = Some(path.into());

@@ -10,7 +10,10 @@ pub(crate) struct LocalServer {
     pub backends: Vec<Backend>,
     pub config: Vec<(String, String, String)>,
     pub secrets: Vec<(String, String, String)>,
+    pub removed_secrets: Vec<(String, String)>,
     pub geolocation: Vec<(String, Table)>,
+    /// Drop the manifest's geolocation entries and Viceroy's loopback default.
+    pub no_geolocation: bool,
 }
 
 /// One backend as Viceroy sees it.
@@ -108,6 +111,18 @@ pub(crate) fn render(base: &str, edits: &LocalServer) -> Result<String, HarnessE
         entries.push(Value::Table(entry));
     }
 
+    for (store, key) in &edits.removed_secrets {
+        if let Some(Value::Array(entries)) = table(local, "secret_stores").get_mut(store) {
+            entries.retain(|e| e.get("key").and_then(Value::as_str) != Some(key));
+        }
+    }
+
+    if edits.no_geolocation {
+        let mut geo = Table::new();
+        geo.insert("use_default_loopback".into(), Value::Boolean(false));
+        local.insert("geolocation".into(), Value::Table(geo));
+    }
+
     for (address, fields) in &edits.geolocation {
         let geo = table(local, "geolocation");
         geo.insert("format".into(), "inline-toml".into());
@@ -152,7 +167,7 @@ origin_host = "www.publisher.example"
                 "/t.js".into(),
             )],
             secrets: vec![("sluice_secrets".into(), "k".into(), "v".into())],
-            geolocation: vec![],
+            ..LocalServer::default()
         };
         let out: Table = render(BASE, &edits).unwrap().parse().unwrap();
         let origin = &out["local_server"]["backends"]["origin"];

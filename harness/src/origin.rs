@@ -17,8 +17,8 @@ pub enum Step {
     Head {
         /// Status code.
         status: u16,
-        /// Headers, in this order.
-        headers: Vec<(String, String)>,
+        /// Headers, in this order; values are bytes (any octet 0x80-0xFF is legal in HTTP).
+        headers: Vec<(String, Vec<u8>)>,
     },
     /// Body bytes: one HTTP chunk when chunked, raw bytes otherwise.
     Chunk(Vec<u8>),
@@ -75,15 +75,16 @@ impl Script {
         Script::default()
     }
 
-    /// Sends the status line and headers.
-    pub fn head<K: Into<String>, V: Into<String>>(
+    /// Sends the status line and headers. Values are written byte for byte, so an origin that
+    /// sends Latin-1 header values (`b"caf\xe9"`) can be scripted.
+    pub fn head<K: Into<String>, V: AsRef<[u8]>>(
         mut self,
         status: u16,
         headers: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         let headers = headers
             .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
+            .map(|(k, v)| (k.into(), v.as_ref().to_vec()))
             .collect();
         self.steps.push(Step::Head { status, headers });
         self
@@ -157,8 +158,11 @@ pub struct ReceivedRequest {
     pub method: String,
     /// Request target (path and query).
     pub path: String,
-    /// Headers, in received order.
+    /// Headers, in received order (bytes that are not UTF-8 replaced; see
+    /// [`header_bytes`](Self::header_bytes) for the bytes).
     pub headers: Vec<(String, String)>,
+    /// Headers, in received order, as the bytes that arrived.
+    pub raw_headers: Vec<(String, Vec<u8>)>,
     /// When the head was complete.
     pub at: Instant,
 }
@@ -170,6 +174,14 @@ impl ReceivedRequest {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The first header of that name, as the bytes that arrived.
+    pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.raw_headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
     }
 }
 
@@ -336,6 +348,11 @@ async fn read_request_head(socket: &mut TcpStream) -> Option<ReceivedRequest> {
             return Some(ReceivedRequest {
                 method: request.method.unwrap_or_default().to_owned(),
                 path: request.path.unwrap_or_default().to_owned(),
+                raw_headers: request
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.to_owned(), h.value.to_vec()))
+                    .collect(),
                 headers: request
                     .headers
                     .iter()
@@ -381,15 +398,18 @@ async fn serve(
                 chunked = !headers
                     .iter()
                     .any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
-                let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(*status));
+                let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(*status)).into_bytes();
                 for (name, value) in headers {
-                    head.push_str(&format!("{name}: {value}\r\n"));
+                    head.extend_from_slice(name.as_bytes());
+                    head.extend_from_slice(b": ");
+                    head.extend_from_slice(value);
+                    head.extend_from_slice(b"\r\n");
                 }
                 if chunked {
-                    head.push_str("transfer-encoding: chunked\r\n");
+                    head.extend_from_slice(b"transfer-encoding: chunked\r\n");
                 }
-                head.push_str("connection: close\r\n\r\n");
-                socket.write_all(head.as_bytes()).await?;
+                head.extend_from_slice(b"connection: close\r\n\r\n");
+                socket.write_all(&head).await?;
             }
             Step::Chunk(bytes) if chunked => {
                 let mut framed = format!("{:x}\r\n", bytes.len()).into_bytes();

@@ -113,7 +113,7 @@ pub struct WireRequest {
     addr: String,
     method: String,
     target: String,
-    headers: Vec<(String, String)>,
+    headers: Vec<(String, Vec<u8>)>,
     body: Vec<u8>,
     timeout: Duration,
     log: Option<LogBook>,
@@ -212,9 +212,11 @@ impl WireRequest {
     }
 
     /// Adds a header (several of one name are sent as given). A `host` header replaces the
-    /// default one.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_owned(), value.to_owned()));
+    /// default one. The value is sent byte for byte: HTTP allows any octet 0x80-0xFF in a
+    /// value, so `b"Mozilla \xff"` is a fair test input.
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self.headers
+            .push((name.to_owned(), value.as_ref().to_vec()));
         self
     }
 
@@ -234,22 +236,24 @@ impl WireRequest {
     }
 
     fn encode(&self) -> Vec<u8> {
-        let mut head = format!("{} {} HTTP/1.1\r\n", self.method, self.target);
+        let mut bytes = format!("{} {} HTTP/1.1\r\n", self.method, self.target).into_bytes();
         if !self
             .headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("host"))
         {
-            head.push_str(&format!("host: {}\r\n", self.addr));
+            bytes.extend_from_slice(format!("host: {}\r\n", self.addr).as_bytes());
         }
         for (name, value) in &self.headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
+            bytes.extend_from_slice(name.as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(value);
+            bytes.extend_from_slice(b"\r\n");
         }
         if !self.body.is_empty() {
-            head.push_str(&format!("content-length: {}\r\n", self.body.len()));
+            bytes.extend_from_slice(format!("content-length: {}\r\n", self.body.len()).as_bytes());
         }
-        head.push_str("\r\n");
-        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(b"\r\n");
         bytes.extend_from_slice(&self.body);
         bytes
     }
@@ -274,6 +278,8 @@ impl WireRequest {
             buf: Vec::new(),
             deadline: tokio::time::Instant::now() + self.timeout,
             events: Vec::new(),
+            raw_headers: Vec::new(),
+            version: String::new(),
             body: Vec::new(),
         };
         let framing = reader.read_response(head_only).await;
@@ -281,6 +287,8 @@ impl WireRequest {
             request: format!("{} {}", self.method, self.target),
             sent_at,
             events: reader.events,
+            raw_headers: reader.raw_headers,
+            version: reader.version,
             body: reader.body,
             framing,
             log: self.log,
@@ -299,6 +307,10 @@ struct Reader {
     buf: Vec<u8>,
     deadline: tokio::time::Instant,
     events: Vec<Event>,
+    /// The final head's headers as received, bytes and all.
+    raw_headers: Vec<(String, Vec<u8>)>,
+    /// The final head's HTTP version (`HTTP/1.1`).
+    version: String,
     body: Vec<u8>,
 }
 
@@ -398,6 +410,12 @@ impl Reader {
                 return match response.parse(&head) {
                     Ok(httparse::Status::Complete(_)) => {
                         let status = response.code.unwrap_or(0);
+                        self.version = format!("HTTP/1.{}", response.version.unwrap_or(1));
+                        self.raw_headers = response
+                            .headers
+                            .iter()
+                            .map(|h| (h.name.to_owned(), h.value.to_vec()))
+                            .collect();
                         let headers = response
                             .headers
                             .iter()
@@ -517,6 +535,8 @@ pub struct Wire {
     request: String,
     sent_at: Instant,
     events: Vec<Event>,
+    raw_headers: Vec<(String, Vec<u8>)>,
+    version: String,
     body: Vec<u8>,
     framing: Framing,
     log: Option<LogBook>,
@@ -555,6 +575,21 @@ impl Wire {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of that header as the bytes that arrived (the text accessors replace
+    /// bytes that are not UTF-8).
+    pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.raw_headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The response's HTTP version as its status line said it (`HTTP/1.1`); empty if no head
+    /// arrived.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// Every value of that header, in order.
@@ -677,6 +712,15 @@ impl Wire {
     pub fn assert_header(&self, name: &str, value: &str) -> &Self {
         if self.header(name) != Some(value) {
             self.fail(&format!("header {name}: {value}"));
+        }
+        self
+    }
+
+    /// Asserts a header's value byte for byte (for values that are not UTF-8).
+    #[track_caller]
+    pub fn assert_header_bytes(&self, name: &str, value: &[u8]) -> &Self {
+        if self.header_bytes(name) != Some(value) {
+            self.fail(&format!("header {name}: {}", value.escape_ascii()));
         }
         self
     }

@@ -31,6 +31,118 @@ pub fn page(body: &str) -> String {
 /// A second.
 pub const SECOND: Duration = Duration::from_secs(1);
 
+/// Geolocation for a reader in the United States.
+pub const US: [(&str, &str); 3] = [
+    ("country_code", "US"),
+    ("continent", "NA"),
+    ("city", "Portland"),
+];
+
+/// A 200 HTML response for a wiremock origin.
+pub fn html(body: String) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200).set_body_raw(body, "text/html; charset=utf-8")
+}
+
+/// A wiremock origin answering every request with `template`; the tests look at what it
+/// received.
+pub async fn origin_with(template: wiremock::ResponseTemplate) -> wiremock::MockServer {
+    let origin = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(template)
+        .mount(&origin)
+        .await;
+    origin
+}
+
+/// Bits, most significant first, as base64url without padding: how consent strings are
+/// written.
+pub fn base64url(bits: &[bool]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    bits.chunks(6)
+        .map(|c| {
+            let v = c
+                .iter()
+                .enumerate()
+                .fold(0usize, |v, (i, &b)| v | (usize::from(b) << (5 - i)));
+            char::from(ALPHABET[v])
+        })
+        .collect()
+}
+
+/// `value` as `width` bits, most significant first.
+pub fn bits(value: u64, width: usize) -> Vec<bool> {
+    (0..width)
+        .rev()
+        .map(|i| i < 64 && value >> i & 1 == 1)
+        .collect()
+}
+
+/// A TCF v2 core string whose only consent is purpose 1 (or nothing).
+pub fn tcf(storage: bool) -> String {
+    let mut b = bits(2, 6);
+    b.extend(bits(0, 146));
+    b.push(storage);
+    b.extend(bits(0, 60));
+    base64url(&b)
+}
+
+/// A GPP header naming these section IDs (single IDs, Fibonacci-coded offsets).
+pub fn gpp_header(ids: &[u64]) -> String {
+    let mut b = bits(3, 6);
+    b.extend(bits(1, 6));
+    b.extend(bits(ids.len() as u64, 12));
+    let mut last = 0;
+    for &id in ids {
+        b.push(false);
+        b.extend(fibonacci(id - last));
+        last = id;
+    }
+    base64url(&b)
+}
+
+fn fibonacci(mut value: u64) -> Vec<bool> {
+    let mut fibs = vec![1u64, 2];
+    while *fibs.last().unwrap() <= value {
+        fibs.push(fibs[fibs.len() - 1] + fibs[fibs.len() - 2]);
+    }
+    let mut code = vec![false; fibs.len()];
+    for i in (0..fibs.len()).rev() {
+        if fibs[i] <= value {
+            code[i] = true;
+            value -= fibs[i];
+        }
+    }
+    while code.last() == Some(&false) {
+        code.pop();
+    }
+    code.push(true);
+    code
+}
+
+/// A US national (GPP section 7) core of version 2 (16 sensitive-data fields, 3 known-child
+/// fields), with this sale opt-out (1 opted out, 2 did not) and everything else 0.
+pub fn usnat_v2(sale: u64) -> String {
+    let mut b = bits(2, 6);
+    b.extend(bits(0, 12));
+    b.extend(bits(sale, 2));
+    b.extend(bits(2, 2));
+    b.extend(bits(2, 2));
+    b.extend(bits(0, 2 * 16 + 2 * 3 + 2 * 4));
+    base64url(&b)
+}
+
+/// Sluice's ID cookie among a response's Set-Cookie headers.
+pub fn id_cookie(wire: &harness::Wire) -> Option<&str> {
+    wire.header_all("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("synthetic_id="))
+}
+
+/// An ID of the shape Sluice makes.
+pub fn well_formed_id() -> String {
+    format!("{}.{}", "c".repeat(64), "0123456789abcdef")
+}
+
 /// The pipeline tests' corpus and codec helpers, shared rather than copied.
 #[path = "../../edge/tests/support/mod.rs"]
 pub mod support;

@@ -1,21 +1,41 @@
 //! What Sluice knows about a client request before it asks the origin: who and where the
-//! reader is, and what identity the response will carry.
+//! reader is, how they connected, and what identity the response will carry.
 
+use super::headers::RequestHeaders;
 use fastly::Request;
-use fastly::http::header;
-use sluice_edge::policy::consent::{self, Jurisdiction, Signals};
-use sluice_edge::policy::headers::Geo;
-use sluice_edge::policy::identity::{self, IdentityAction};
-use sluice_edge::policy::request::{client_scheme, proxy_host};
+use sluice_edge::policy::headers::ReadHeaders;
+use sluice_edge::policy::identity::{self, IdentityAction, Inputs};
+use sluice_edge::policy::request::proxy_host;
+use sluice_edge::policy::response::Geo;
 use sluice_edge::policy::settings::Settings;
 use std::net::IpAddr;
+
+/// What the host says about the client's connection, read from the request handle (the
+/// `Request` the glue builds from its handles is not marked as the client's, so its own
+/// accessors for these return nothing).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Connection {
+    pub client_ip: Option<IpAddr>,
+    /// Whether the client connected over TLS.
+    pub tls: bool,
+}
+
+impl Connection {
+    pub(crate) fn of(handle: &fastly::handle::RequestHandle) -> Connection {
+        Connection {
+            client_ip: handle.client_ip_addr(),
+            tls: handle.client_tls_protocol_bytes().is_some(),
+        }
+    }
+}
 
 /// One request's facts, gathered once.
 pub(crate) struct RequestContext {
     pub method: String,
     pub proxy_host: String,
-    /// The scheme the client used: what the origin's URLs become (`https` on Fastly's TLS
-    /// front, `http` under Viceroy).
+    /// The scheme the reader connected with: what the origin's URLs become. `https` when the
+    /// client connection is TLS (on Fastly), `http` otherwise (Viceroy); never taken from the
+    /// request target, which a client writes.
     pub proxy_scheme: &'static str,
     pub client_ip: Option<IpAddr>,
     pub geo: Option<Geo>,
@@ -23,8 +43,12 @@ pub(crate) struct RequestContext {
 }
 
 impl RequestContext {
-    pub(crate) fn of(request: &Request, settings: &Settings) -> RequestContext {
-        let client_ip = request.get_client_ip_addr();
+    pub(crate) fn of(
+        request: &Request,
+        connection: Connection,
+        settings: &Settings,
+    ) -> RequestContext {
+        let client_ip = connection.client_ip;
         let geo = client_ip.and_then(fastly::geo::geo_lookup).map(|g| Geo {
             country: Some(g.country_code().to_owned()).filter(|c| !c.is_empty()),
             city: Some(g.city().to_owned()).filter(|c| !c.is_empty()),
@@ -33,49 +57,32 @@ impl RequestContext {
             coordinates: Some((g.latitude(), g.longitude())),
             metro_code: Some(g.metro_code()),
         });
-        let proxy_host = proxy_host(request.get_header_str(header::HOST))
-            .unwrap_or_else(|| settings.origin_host.clone());
-        let proxy_scheme = client_scheme(request.get_url_str());
+        let headers = RequestHeaders(request);
+        let proxy_host =
+            proxy_host(headers.get("host")).unwrap_or_else(|| settings.origin_host.clone());
+        let proxy_scheme = if connection.tls { "https" } else { "http" };
+        let outcome = identity::read(
+            &headers,
+            &Inputs {
+                key: &settings.synthetic_id_key,
+                client_ip,
+                country: geo.as_ref().and_then(|g| g.country.as_deref()),
+                unknown: settings.unknown_jurisdiction,
+            },
+        );
+        for name in &outcome.consent.malformed {
+            log::warn!("the {name} consent string does not decode; counted as no consent");
+        }
+        if let Some(error) = &outcome.error {
+            log::error!("no synthetic ID could be made: {error}");
+        }
         RequestContext {
             method: request.get_method_str().to_owned(),
             proxy_host,
             proxy_scheme,
             client_ip,
-            identity: identity_for(request, settings, client_ip, geo.as_ref()),
+            identity: outcome.action,
             geo,
         }
     }
-}
-
-fn identity_for(
-    request: &Request,
-    settings: &Settings,
-    client_ip: Option<IpAddr>,
-    geo: Option<&Geo>,
-) -> IdentityAction {
-    let cookies = request.get_header_all_str(header::COOKIE).join("; ");
-    let cookie = |name| identity::cookie(&cookies, name);
-    let signals = Signals {
-        tcf: cookie("euconsent-v2"),
-        gpp: cookie("__gpp"),
-        gpp_sid: cookie("__gpp_sid"),
-        us_privacy: cookie("us_privacy"),
-        gpc: request.get_header_str("sec-gpc").map(str::trim) == Some("1"),
-    };
-    let jurisdiction = Jurisdiction::of_country(geo.and_then(|g| g.country.as_deref()));
-    let decision = consent::decide(jurisdiction, &signals);
-    for name in &decision.malformed {
-        log::warn!("the {name} consent string does not decode; counted as no consent");
-    }
-    let user_agent = request.get_header_str(header::USER_AGENT).unwrap_or("");
-    let action = identity::action(
-        decision.allowed,
-        cookie(identity::COOKIE),
-        request.get_header_str(identity::HEADER),
-        || identity::generate(&settings.synthetic_id_key, client_ip, user_agent),
-    );
-    action.unwrap_or_else(|error| {
-        log::error!("no synthetic ID could be made: {error}");
-        IdentityAction::Nothing
-    })
 }

@@ -2,8 +2,9 @@
 //!
 //! 1. [`RequestContext::of`]: who and where the reader is, and the identity decision.
 //! 2. [`upstream_request`]: the client request made fit for the origin.
-//! 3. the gate ([`gate::decide`]): Stream, Buffered or PassThrough.
-//! 4. [`finalize_response`]: every header the client will see, on every path.
+//! 3. the gate ([`gate::decide`]): Stream, Buffered, PassThrough, or Refuse (a status the client
+//!    cannot be sent, such as `101`: a 502).
+//! 4. [`finalize_response`]: every header the client will see, on every path, and HTTP/1.1.
 //!    On the Stream path, [`first_chunk_checked`] first reads the origin's first chunk and checks
 //!    that it decodes (a second, throwaway decode of at most one read buffer), so a body corrupt
 //!    from its first byte is a 502 rather than a 200 that stops at once.
@@ -12,55 +13,74 @@
 //!    abandons the stream, so the client sees a truncated body, never a clean end.
 //! 7. [`log_outcome`]: one line per streamed response: complete, abandoned, or finish failed.
 //!
-//! Errors before step 5 become a status (502 unreachable origin or unusable body, 504 origin
-//! timeout, 500 bad settings) sent with `send_to_client()`; after it, nothing can change the
-//! status any more.
+//! Errors before step 5 become a status (502 unreachable origin, unusable body or unsendable
+//! status, 504 origin timeout, 500 bad settings; a target that is not a URL is a 400 before this
+//! file is reached, in `compute/mod.rs`) sent with `send_to_client()`; after it, nothing can
+//! change the status any more.
 
-use super::context::RequestContext;
-use super::headers::ResponseHeaders;
+use super::context::{Connection, RequestContext};
+use super::headers::{RequestHeadersMut, ResponseHeaders, ResponseHeadersMut};
 use fastly::http::body::StreamingBody;
 use fastly::http::request::SendErrorCause;
-use fastly::http::{StatusCode, header};
+use fastly::http::{StatusCode, Url, Version};
 use fastly::{Body, Request, Response};
 use sluice_edge::pipeline::{self, ContentKind, Encoding, Params, PipelineError, Stats};
 use sluice_edge::policy::gate::{self, GateInput, ResponsePath};
-use sluice_edge::policy::headers::{self, FinalHeaders};
-use sluice_edge::policy::identity::{self, IdentityAction};
-use sluice_edge::policy::request::{STRIPPED_REQUEST_HEADERS, accept_encoding, origin_target};
+use sluice_edge::policy::identity::IdentityAction;
+use sluice_edge::policy::request::{OriginRequest, prepare_origin_headers};
+use sluice_edge::policy::response::{self, FinalHeaders, Geo};
 use sluice_edge::policy::settings::{PostProcessor, Settings};
 use std::io::Read;
 
 /// Proxies one request to the origin. `None`: the response was streamed.
-pub(crate) fn proxy(request: Request, settings: &Settings) -> Option<Response> {
-    let context = RequestContext::of(&request, settings);
-    let mut response =
-        match upstream_request(request, settings, &context).send(&settings.origin_backend) {
-            Ok(response) => response,
-            Err(error) => {
-                let status = match error.root_cause() {
-                    SendErrorCause::HttpResponseTimeout | SendErrorCause::ConnectionTimeout => {
-                        StatusCode::GATEWAY_TIMEOUT
-                    }
-                    _ => StatusCode::BAD_GATEWAY,
-                };
-                log::error!("the origin could not be reached: {error}");
-                return Some(error_response(
-                    status,
-                    "the origin could not be reached",
-                    &context,
-                ));
-            }
-        };
+pub(crate) fn proxy(
+    request: Request,
+    target: &str,
+    connection: Connection,
+    settings: &Settings,
+) -> Option<Response> {
+    let context = RequestContext::of(&request, connection, settings);
+    let origin_request = match upstream_request(request, target, settings, &context) {
+        Ok(request) => request,
+        Err(reason) => {
+            log::error!("request refused before the origin was asked: {reason}");
+            return Some(error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &reason,
+                &context,
+            ));
+        }
+    };
+    let mut response = match origin_request.send(&settings.origin_backend) {
+        Ok(response) => response,
+        Err(error) => {
+            let status = match error.root_cause() {
+                SendErrorCause::HttpResponseTimeout | SendErrorCause::ConnectionTimeout => {
+                    StatusCode::GATEWAY_TIMEOUT
+                }
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            log::error!("the origin could not be reached: {error}");
+            return Some(error_response(
+                status,
+                "the origin could not be reached",
+                &context,
+            ));
+        }
+    };
+    let origin_headers = ResponseHeaders(&response);
+    let content_type = response::content_type(&origin_headers);
     let path = gate::decide(&GateInput {
         method: &context.method,
         status: response.get_status().as_u16(),
-        content_type: response.get_header_str(header::CONTENT_TYPE),
-        content_encoding: response.get_header_str(header::CONTENT_ENCODING),
+        content_type: content_type.as_deref(),
+        encoding: response::content_encoding(&origin_headers),
         html_post_processors: !settings.post_processors.is_empty(),
     });
     match path {
         ResponsePath::Stream { kind, encoding } => {
-            let params = pipeline_params(&response, settings, &context, kind, encoding);
+            let params =
+                pipeline_params(content_type.as_deref(), settings, &context, kind, encoding);
             let origin_body = match first_chunk_checked(response.take_body(), encoding, settings) {
                 Ok(body) => body,
                 Err(reason) => {
@@ -68,19 +88,20 @@ pub(crate) fn proxy(request: Request, settings: &Settings) -> Option<Response> {
                     return Some(error_response(StatusCode::BAD_GATEWAY, &reason, &context));
                 }
             };
-            headers::prepare_modified_body(&mut ResponseHeaders(&mut response));
-            let client = commit(finalize_response(response, settings, &context));
+            response::prepare_modified_body(&mut ResponseHeadersMut(&mut response));
+            let client = commit(finalize_response(response, settings, &context, kind));
             log_outcome(stream_body(origin_body, client, &params));
             None
         }
         ResponsePath::Buffered { kind, encoding } => {
-            let params = pipeline_params(&response, settings, &context, kind, encoding);
+            let params =
+                pipeline_params(content_type.as_deref(), settings, &context, kind, encoding);
             let origin_body = response.take_body();
             match buffered_body(origin_body, &params, encoding, settings) {
                 Ok(body) => {
-                    headers::prepare_modified_body(&mut ResponseHeaders(&mut response));
+                    response::prepare_modified_body(&mut ResponseHeadersMut(&mut response));
                     response.set_body(body);
-                    Some(finalize_response(response, settings, &context))
+                    Some(finalize_response(response, settings, &context, kind))
                 }
                 Err(reason) => {
                     log::error!("buffered response refused: {reason}");
@@ -89,10 +110,18 @@ pub(crate) fn proxy(request: Request, settings: &Settings) -> Option<Response> {
             }
         }
         // The origin body goes out host-side, with its own framing and Content-Length.
-        ResponsePath::PassThrough(_) => Some(finalize_response(response, settings, &context)),
+        ResponsePath::PassThrough(_) => Some(finalize_response(
+            response,
+            settings,
+            &context,
+            ContentKind::Other,
+        )),
+        ResponsePath::Refuse(reason) => {
+            log::error!("refused: {reason}");
+            Some(error_response(StatusCode::BAD_GATEWAY, reason, &context))
+        }
     }
 }
-
 /// Reads the origin's first chunk and checks that it decodes, before anything is committed: a
 /// body that is corrupt from its first byte, or an origin that fails before sending any, is
 /// then a 502. The chunk is put back in front of the rest of the body.
@@ -115,44 +144,37 @@ fn first_chunk_checked(
 }
 
 /// Step 2: the origin request. Only the configured backend is ever asked, with the publisher's
-/// host and the path of whatever the client sent, so no Host header or absolute-form URI can
-/// point it elsewhere.
+/// host and the normalized path of whatever the client sent, so no Host header or absolute-form
+/// URI can point it elsewhere; the headers are made fit for the origin by the policy
+/// ([`prepare_origin_headers`]).
 fn upstream_request(
     mut request: Request,
+    target: &str,
     settings: &Settings,
     context: &RequestContext,
-) -> Request {
-    let target = origin_target(request.get_url_str());
-    request.set_url(format!("http://{}{target}", settings.origin_host).as_str());
-    for name in STRIPPED_REQUEST_HEADERS {
-        request.remove_header(name);
-    }
-    request.set_header(header::HOST, &settings.origin_host);
-    match context.client_ip {
-        Some(ip) => request.set_header("x-forwarded-for", ip.to_string()),
-        None => {
-            request.remove_header("x-forwarded-for");
-        }
-    }
-    match accept_encoding(request.get_header_str(header::ACCEPT_ENCODING)) {
-        Some(value) => request.set_header(header::ACCEPT_ENCODING, value),
-        None => {
-            request.remove_header(header::ACCEPT_ENCODING);
-        }
-    }
-    request
+) -> Result<Request, String> {
+    let url = Url::parse(&format!("http://{}{target}", settings.origin_host))
+        .map_err(|e| format!("the origin URL cannot be made from origin_host: {e}"))?;
+    request.set_url(url);
+    prepare_origin_headers(
+        &mut RequestHeadersMut(&mut request),
+        &OriginRequest {
+            origin_host: &settings.origin_host,
+            client_ip: context.client_ip,
+            identity: &context.identity,
+        },
+    );
+    Ok(request)
 }
 
 fn pipeline_params(
-    response: &Response,
+    content_type: Option<&str>,
     settings: &Settings,
     context: &RequestContext,
     kind: ContentKind,
     encoding: Encoding,
 ) -> Params {
-    let charset = response
-        .get_header_str(header::CONTENT_TYPE)
-        .and_then(charset_of);
+    let charset = content_type.and_then(charset_of);
     Params::new(
         &settings.origin_host,
         context.proxy_scheme,
@@ -217,44 +239,39 @@ fn buffered_body(
 }
 
 /// Step 4: the headers every response leaves with (geo, version, environment, operator
-/// headers, identity), set on every path before the head goes out.
+/// headers), set on every path before the head goes out, and HTTP/1.1 whatever the origin spoke,
+/// so a streamed body is chunked and an abandoned one is visibly cut short. Identity (the ID
+/// cookie, or its expiry) goes only on the HTML documents Sluice rewrites: other responses keep
+/// their cacheability, and a reader gets one ID per page view, not one per asset.
 fn finalize_response(
     mut response: Response,
     settings: &Settings,
     context: &RequestContext,
+    kind: ContentKind,
 ) -> Response {
-    let mut headers = ResponseHeaders(&mut response);
+    response.set_version(Version::HTTP_11);
+    let mut headers = ResponseHeadersMut(&mut response);
     base_headers(
         &mut headers,
         context.geo.clone(),
         &settings.response_headers,
     );
-    let domain = settings.cookie_domain.as_deref();
-    match &context.identity {
-        IdentityAction::Set(id) => {
-            headers.0.set_header(identity::HEADER, id);
-            headers
-                .0
-                .append_header(header::SET_COOKIE, identity::set_cookie(id, domain));
-        }
-        IdentityAction::Expire => {
-            headers
-                .0
-                .append_header(header::SET_COOKIE, identity::expire_cookie(domain));
-        }
-        IdentityAction::Nothing => {}
-    }
+    let identity = match kind {
+        ContentKind::Html => &context.identity,
+        _ => &IdentityAction::Nothing,
+    };
+    response::apply_identity(&mut headers, identity, settings.cookie_domain.as_deref());
     response
 }
 
 fn base_headers(
-    headers: &mut ResponseHeaders<'_>,
-    geo: Option<headers::Geo>,
+    headers: &mut ResponseHeadersMut<'_>,
+    geo: Option<Geo>,
     operator: &[(String, String)],
 ) {
     let version = std::env::var("FASTLY_SERVICE_VERSION").unwrap_or_else(|_| "dev".to_owned());
     let staging = std::env::var("FASTLY_IS_STAGING").is_ok_and(|v| v == "1");
-    headers::finalize(
+    response::finalize(
         headers,
         &FinalHeaders {
             geo,
@@ -317,14 +334,13 @@ fn log_outcome(outcome: Outcome) {
 }
 
 /// A short plain-text response that Sluice makes itself (health, refusals), with the base
-/// headers but no identity.
-pub(crate) fn plain_response(
-    status: StatusCode,
-    text: &str,
-    geo: Option<headers::Geo>,
-) -> Response {
-    let mut response = Response::from_status(status).with_body_text_plain(&format!("{text}\n"));
-    base_headers(&mut ResponseHeaders(&mut response), geo, &[]);
+/// headers but no identity. An empty `text` makes a response without a body.
+pub(crate) fn plain_response(status: StatusCode, text: &str, geo: Option<Geo>) -> Response {
+    let mut response = Response::from_status(status);
+    if !text.is_empty() {
+        response.set_body_text_plain(&format!("{text}\n"));
+    }
+    base_headers(&mut ResponseHeadersMut(&mut response), geo, &[]);
     response
 }
 

@@ -1,23 +1,63 @@
-//! Fastly glue: routing, settings, and turning Fastly's types into the library's.
+//! Fastly glue: the client request in, routing, settings, and Fastly's types turned into the
+//! library's.
 
+mod client_url;
 mod context;
 mod headers;
 pub(crate) mod lifecycle;
 pub(crate) mod logger;
 
-use fastly::http::{Method, StatusCode};
-use fastly::{ConfigStore, Request, Response, SecretStore};
+use fastly::http::StatusCode;
+use fastly::{ConfigStore, Request, SecretStore};
+use sluice_edge::policy::request::{Target, parse_target};
 use sluice_edge::policy::settings::Settings;
 
 /// The Config Store that holds the proxy's settings.
 const CONFIG_STORE: &str = "sluice_config";
 /// The Secret Store that holds the synthetic ID key.
 const SECRET_STORE: &str = "sluice_secrets";
+/// The methods an `OPTIONS *` answer lists: every method is proxied.
+const ALLOWED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
-/// Routes one client request. `Some` is a response for `main` to send; `None` means the
+/// Handles the client request of this instance, from its raw target to the response.
+pub(crate) fn handle_client_request() {
+    let (handle, body) = fastly::handle::client_request_and_body();
+    // Read (and judge) the URL before anything asks the fastly crate for it: its getter panics
+    // on a URL it cannot parse.
+    let raw_url = client_url::raw_url(&handle);
+    let connection = context::Connection::of(&handle);
+    let request = Request::from_handles(handle, Some(body));
+    let target = parse_target(request.get_method_str(), &raw_url);
+    let response = match target {
+        Target::Invalid(reason) => {
+            log::warn!("request refused: {reason}");
+            Some(lifecycle::plain_response(
+                StatusCode::BAD_REQUEST,
+                &format!("400 Bad Request: {reason}"),
+                None,
+            ))
+        }
+        Target::Asterisk => {
+            let mut response = lifecycle::plain_response(StatusCode::NO_CONTENT, "", None);
+            response.set_header("allow", ALLOWED_METHODS);
+            Some(response)
+        }
+        Target::Path(target) => route(request, &target, connection),
+    };
+    if let Some(response) = response {
+        response.send_to_client();
+    }
+}
+
+/// Routes one client request. `Some` is a response for the caller to send; `None` means the
 /// response was already streamed to the client.
-pub(crate) fn route_request(request: Request) -> Option<Response> {
-    if request.get_method() == Method::GET && request.get_path() == "/health" {
+fn route(
+    request: Request,
+    target: &str,
+    connection: context::Connection,
+) -> Option<fastly::Response> {
+    let path = target.split('?').next().unwrap_or(target);
+    if request.get_method_str() == "GET" && path == "/health" {
         return Some(lifecycle::plain_response(StatusCode::OK, "ok", None));
     }
     let settings = match load_settings() {
@@ -31,12 +71,12 @@ pub(crate) fn route_request(request: Request) -> Option<Response> {
             ));
         }
     };
-    lifecycle::proxy(request, &settings)
+    lifecycle::proxy(request, target, connection, &settings)
 }
 
 fn load_settings() -> Result<Settings, String> {
     let store = ConfigStore::try_open(CONFIG_STORE)
-        .map_err(|e| format!("the config store {CONFIG_STORE} cannot be opened: {e}"))?;
+        .map_err(|e| format!("the Config Store {CONFIG_STORE} cannot be opened: {e}"))?;
     let secret = SecretStore::open(SECRET_STORE)
         .ok()
         .and_then(|s| s.get("synthetic_id_key"))

@@ -10,6 +10,7 @@
 //! fails the stage instead of passing the rest of the document through unchanged, because a page
 //! half-rewritten without anyone knowing is the silent corruption Sluice must not produce.
 
+use super::text::TextRewriter;
 use super::{PipelineError, UrlRewriter};
 use lol_html::html_content::{ContentType, Element, TextChunk};
 use lol_html::{
@@ -48,6 +49,12 @@ pub(crate) struct HtmlOptions {
 struct Counters {
     rewrites: Cell<u64>,
     injected: Cell<bool>,
+}
+
+impl Counters {
+    fn add_rewrites(&self, n: u64) {
+        self.rewrites.set(self.rewrites.get() + n);
+    }
 }
 
 pub(crate) struct HtmlStage<W> {
@@ -159,10 +166,10 @@ fn handlers(options: &HtmlOptions, counters: &Rc<Counters>) -> Vec<Handler> {
     }));
 
     for raw_text_element in ["script", "style"] {
-        let (urls, counters) = (options.urls.clone(), Rc::clone(counters));
-        let pending = RefCell::new(String::new());
+        let counters = Rc::clone(counters);
+        let inline = RefCell::new(InlineText::new(options.urls.clone()));
         handlers.push(text!(raw_text_element, move |chunk: &mut TextChunk| {
-            rewrite_raw_text(chunk, &pending, &urls, &counters);
+            inline.borrow_mut().rewrite(chunk, &counters);
             Ok(())
         }));
     }
@@ -200,39 +207,56 @@ fn rewrite_attribute(
     if rewritten != value {
         // The name came from the element itself, so it is a valid attribute name.
         let _ = el.set_attribute(name, &rewritten);
-        counters.rewrites.set(counters.rewrites.get() + 1);
+        counters.add_rewrites(1);
     }
 }
 
-/// Inline script and style text arrives in pieces; a URL may straddle two of them. The pieces
-/// are held back (removed from the output) until the text node ends, then written as one.
-fn rewrite_raw_text(
-    chunk: &mut TextChunk,
-    pending: &RefCell<String>,
-    urls: &UrlRewriter,
-    counters: &Counters,
-) {
-    let mut pending = pending.borrow_mut();
-    if !chunk.last_in_text_node() {
-        pending.push_str(chunk.as_str());
-        chunk.remove();
-        return;
-    }
-    if pending.is_empty() {
-        if let std::borrow::Cow::Owned(text) = urls.rewrite_text(chunk.as_str()) {
-            chunk.set_str(text);
-            counters.rewrites.set(counters.rewrites.get() + 1);
+/// Inline script and style text, rewritten as it streams by.
+///
+/// The text of one element arrives in pieces, and a URL may straddle two of them. Each piece
+/// goes through the same streaming replacer as JavaScript and CSS bodies, which holds back only
+/// the few bytes that could still be the start of an origin URL; the rest is written in place of
+/// the piece at once. So a 20 MB inline script costs a few dozen bytes of memory, not 20 MB, and
+/// its bytes keep flowing. What is written back to lol_html must be whole characters: a
+/// multi-byte character the replacer cut in two waits for the next piece as well.
+struct InlineText {
+    urls: UrlRewriter,
+    rewriter: TextRewriter<Vec<u8>>,
+    /// The start of a character cut at the end of the last piece's output.
+    partial: Vec<u8>,
+}
+
+impl InlineText {
+    fn new(urls: UrlRewriter) -> Self {
+        InlineText {
+            rewriter: TextRewriter::new(urls.clone(), Vec::new()),
+            urls,
+            partial: Vec::new(),
         }
-        return;
     }
-    pending.push_str(chunk.as_str());
-    let whole = std::mem::take(&mut *pending);
-    let text = match urls.rewrite_text(&whole) {
-        std::borrow::Cow::Owned(text) => {
-            counters.rewrites.set(counters.rewrites.get() + 1);
-            text
+
+    fn rewrite(&mut self, chunk: &mut TextChunk, counters: &Counters) {
+        let before = self.rewriter.rewrites();
+        // Writing into a Vec cannot fail.
+        let _ = self.rewriter.write_all(chunk.as_str().as_bytes());
+        let mut out = std::mem::take(&mut self.partial);
+        if chunk.last_in_text_node() {
+            // The element ends: everything held back is decided now, and the next element
+            // starts afresh.
+            let fresh = TextRewriter::new(self.urls.clone(), Vec::new());
+            let rewriter = std::mem::replace(&mut self.rewriter, fresh);
+            counters.add_rewrites(rewriter.rewrites() - before);
+            out.extend(rewriter.finish().unwrap_or_default());
+        } else {
+            counters.add_rewrites(self.rewriter.rewrites() - before);
+            out.append(self.rewriter.next_mut());
+            let whole = match std::str::from_utf8(&out) {
+                Ok(_) => out.len(),
+                Err(e) => e.valid_up_to(),
+            };
+            self.partial = out.split_off(whole);
         }
-        std::borrow::Cow::Borrowed(_) => whole,
-    };
-    chunk.set_str(text);
+        // The input was text and only ASCII was replaced, and `out` ends on a whole character.
+        chunk.set_str(String::from_utf8(out).unwrap_or_default());
+    }
 }

@@ -30,6 +30,11 @@ impl<W: Write> TextRewriter<W> {
         self.rewrites
     }
 
+    /// The next stage, for a caller that collects the output as it goes.
+    pub(crate) fn next_mut(&mut self) -> &mut W {
+        &mut self.next
+    }
+
     /// Writes what is decided of `buf` and returns how much of it that was.
     fn emit(&mut self, buf: &[u8], complete: bool) -> io::Result<usize> {
         let mut copied = 0;

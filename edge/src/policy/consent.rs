@@ -1,46 +1,122 @@
 //! Whether a synthetic ID may be set: the reader's consent signals, read under the rules of the
-//! reader's jurisdiction.
+//! reader's jurisdiction. Where a signal cannot be read, or the jurisdiction is not known, the
+//! answer is the stricter one.
 //!
-//! | jurisdiction (from geolocation)  | an ID is allowed when                                         |
-//! |----------------------------------|---------------------------------------------------------------|
-//! | EU, EEA, UK, Switzerland (GDPR)  | TCF v2 purpose 1 (storage) is consented, in `euconsent-v2` or GPP section 2 |
-//! | United States (opt-out rules)    | no opt-out: not `Sec-GPC: 1`, not `us_privacy` `1?Y?`, no sale, sharing or targeted-advertising opt-out in GPP `usnat`/`usca` |
-//! | elsewhere, or unknown            | always, unless `Sec-GPC: 1`                                   |
+//! | jurisdiction (from geolocation)       | an ID is allowed when                                  |
+//! |---------------------------------------|--------------------------------------------------------|
+//! | GDPR: EU, EEA, UK, Switzerland, and the territories where their law applies ([`GDPR_COUNTRIES`]) | TCF v2 purpose 1 (storage) is consented, in `euconsent-v2` or GPP section 2 |
+//! | United States (opt-out rules)         | no opt-out: not `Sec-GPC: 1`, not `us_privacy` `1?Y?`, no sale, sharing or targeted-advertising opt-out (and no known child without consent) in a GPP US section, no GPC flag in one |
+//! | any other country                     | always, unless `Sec-GPC: 1`                            |
+//! | unknown (no geolocation, or a code that is not a country) | by [`UnknownJurisdiction`]: `strict` by default, TCF consent *and* no opt-out |
 //!
-//! A consent string that does not decode counts as no consent (under opt-out rules: as an
-//! opt-out) and is reported so the caller can log it; it never fails the request.
+//! A consent string, or a GPP section, that does not decode counts as no consent (under opt-out
+//! rules: as an opt-out) and is reported so the caller can log it; it never fails the request.
+//! A GPP section that does not decode makes only that section unusable: a valid TCF section in
+//! the same string still counts.
 
 /// The rules a request falls under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Jurisdiction {
-    /// Consent first (EU, EEA, UK, Switzerland).
+    /// Consent first: the EU, the EEA, the UK, Switzerland and their territories.
     Gdpr,
-    /// Allowed unless the reader opts out (United States).
+    /// Allowed unless the reader opts out: the United States.
     UsOptOut,
-    /// No consent rules apply.
+    /// A country without consent rules Sluice applies.
     Other,
+    /// No geolocation, or a code that names no country.
+    Unknown,
 }
 
-/// EU and EEA members, the United Kingdom and Switzerland.
-const GDPR_COUNTRIES: [&str; 32] = [
+/// EU members, their outermost regions and the territories where their data-protection law
+/// applies, the EEA, the UK with its Crown Dependencies and Gibraltar, and Switzerland, as
+/// geolocation reports them (ISO 3166-1 alpha-2; Fastly reports Réunion as RE, not FR).
+pub const GDPR_COUNTRIES: [&str; 51] = [
+    // EU member states
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
-    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "GB", "CH",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+    // outermost regions and autonomous parts of member states, with their own codes
+    "RE", "GP", "MQ", "GF", "YT", "MF", "AX",
+    // French overseas collectivities and the Danish realm, where French and Danish law applies
+    "BL", "PM", "WF", "PF", "NC", "FO", "GL", // the EEA outside the EU
+    "IS", "LI", "NO", "SJ",
+    // the UK GDPR, the Crown Dependencies' equivalents, Gibraltar; the Swiss FADP
+    "GB", "GG", "JE", "IM", "GI", "CH",
+];
+
+/// Every other ISO 3166-1 alpha-2 country code, and `XK` (Kosovo, which geolocation reports): a
+/// reader there is in a known country without consent rules Sluice applies. A code on neither list (a geolocation placeholder such as `**`,
+/// `A1`, `EU`) is an unknown jurisdiction.
+const OTHER_COUNTRIES: [&str; 198] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AU", "AW", "AZ", "BA", "BB",
+    "BD", "BF", "BH", "BI", "BJ", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ",
+    "CA", "CC", "CD", "CF", "CG", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX",
+    "DJ", "DM", "DO", "DZ", "EC", "EG", "EH", "ER", "ET", "FJ", "FK", "FM", "GA", "GD", "GE", "GH",
+    "GM", "GN", "GQ", "GS", "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HT", "ID", "IL", "IN", "IO",
+    "IQ", "IR", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ",
+    "LA", "LB", "LC", "LK", "LR", "LS", "LY", "MA", "MC", "MD", "ME", "MG", "MH", "MK", "ML", "MM",
+    "MN", "MO", "MP", "MR", "MS", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NE", "NF", "NG", "NI",
+    "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PG", "PH", "PK", "PN", "PR", "PS", "PW", "PY", "QA",
+    "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SG", "SH", "SL", "SM", "SN", "SO", "SR", "SS", "ST",
+    "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR",
+    "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU",
+    "WS", "XK", "YE", "ZA", "ZM", "ZW",
 ];
 
 impl Jurisdiction {
-    /// The jurisdiction of an ISO 3166-1 alpha-2 country code (`None`: unknown).
+    /// The jurisdiction of an ISO 3166-1 alpha-2 country code.
     ///
     /// ```
     /// use sluice_edge::policy::consent::Jurisdiction;
     /// assert_eq!(Jurisdiction::of_country(Some("nl")), Jurisdiction::Gdpr);
+    /// assert_eq!(Jurisdiction::of_country(Some("RE")), Jurisdiction::Gdpr);
     /// assert_eq!(Jurisdiction::of_country(Some("US")), Jurisdiction::UsOptOut);
-    /// assert_eq!(Jurisdiction::of_country(None), Jurisdiction::Other);
+    /// assert_eq!(Jurisdiction::of_country(Some("JP")), Jurisdiction::Other);
+    /// assert_eq!(Jurisdiction::of_country(Some("**")), Jurisdiction::Unknown);
+    /// assert_eq!(Jurisdiction::of_country(None), Jurisdiction::Unknown);
     /// ```
     pub fn of_country(code: Option<&str>) -> Jurisdiction {
-        match code.map(str::to_ascii_uppercase) {
-            Some(c) if GDPR_COUNTRIES.contains(&c.as_str()) => Jurisdiction::Gdpr,
-            Some(c) if c == "US" => Jurisdiction::UsOptOut,
-            _ => Jurisdiction::Other,
+        let Some(code) = code.map(|c| c.trim().to_ascii_uppercase()) else {
+            return Jurisdiction::Unknown;
+        };
+        if GDPR_COUNTRIES.contains(&code.as_str()) {
+            Jurisdiction::Gdpr
+        } else if code == "US" {
+            Jurisdiction::UsOptOut
+        } else if OTHER_COUNTRIES.contains(&code.as_str()) {
+            Jurisdiction::Other
+        } else {
+            Jurisdiction::Unknown
+        }
+    }
+}
+
+/// Which rules apply where the jurisdiction is unknown (setting `unknown_jurisdiction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownJurisdiction {
+    /// `strict` (the default): TCF purpose 1 consent is needed, and any opt-out signal (GPC,
+    /// US privacy, a GPP US section) refuses as well.
+    #[default]
+    Strict,
+    /// `opt-out`: the US rules.
+    OptOut,
+    /// `open`: the rules of a country without consent rules (only `Sec-GPC: 1` refuses).
+    Open,
+}
+
+impl UnknownJurisdiction {
+    /// Parses the setting's value.
+    ///
+    /// ```
+    /// use sluice_edge::policy::consent::UnknownJurisdiction;
+    /// assert_eq!(UnknownJurisdiction::parse("opt-out"), Some(UnknownJurisdiction::OptOut));
+    /// assert_eq!(UnknownJurisdiction::parse("lenient"), None);
+    /// ```
+    pub fn parse(value: &str) -> Option<UnknownJurisdiction> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "strict" => Some(UnknownJurisdiction::Strict),
+            "opt-out" => Some(UnknownJurisdiction::OptOut),
+            "open" => Some(UnknownJurisdiction::Open),
+            _ => None,
         }
     }
 }
@@ -67,75 +143,119 @@ pub struct Decision {
     pub allowed: bool,
     /// Why, in a few words.
     pub reason: &'static str,
-    /// Consent strings that did not decode.
-    pub malformed: Vec<&'static str>,
+    /// Consent strings (or GPP sections) that did not decode.
+    pub malformed: Vec<String>,
+}
+
+/// The rules a decision is made under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rules {
+    Consent,
+    ConsentAndNoOptOut,
+    OptOut,
+    Open,
 }
 
 /// Decides whether an ID is allowed.
 ///
 /// ```
-/// use sluice_edge::policy::consent::{decide, Jurisdiction, Signals};
-/// let us = decide(Jurisdiction::UsOptOut, &Signals { us_privacy: Some("1YYN"), ..Default::default() });
+/// use sluice_edge::policy::consent::{decide, Jurisdiction, Signals, UnknownJurisdiction};
+/// let strict = UnknownJurisdiction::Strict;
+/// let us = decide(Jurisdiction::UsOptOut, strict, &Signals { us_privacy: Some("1YYN"), ..Default::default() });
 /// assert!(!us.allowed);
-/// let eu = decide(Jurisdiction::Gdpr, &Signals::default());
-/// assert!(!eu.allowed);
-/// assert!(decide(Jurisdiction::Other, &Signals::default()).allowed);
+/// assert!(!decide(Jurisdiction::Gdpr, strict, &Signals::default()).allowed);
+/// assert!(decide(Jurisdiction::Other, strict, &Signals::default()).allowed);
+/// assert!(!decide(Jurisdiction::Unknown, strict, &Signals::default()).allowed);
 /// ```
-pub fn decide(jurisdiction: Jurisdiction, signals: &Signals<'_>) -> Decision {
-    let mut malformed = Vec::new();
-    let gpp = signals.gpp.map(|s| {
-        let parsed = Gpp::parse(s, signals.gpp_sid);
-        if parsed.is_none() {
-            malformed.push("__gpp");
-        }
-        parsed
-    });
-    let gpp = gpp.flatten();
-    let decision = |allowed, reason| (allowed, reason);
-    let (allowed, reason) = match jurisdiction {
-        Jurisdiction::Gdpr => {
-            let tcf = signals.tcf.map(|s| {
-                let consent = tcf_storage_consent(s);
-                if consent.is_none() {
-                    malformed.push("euconsent-v2");
-                }
-                consent.unwrap_or(false)
-            });
-            let gpp_tcf = gpp.as_ref().and_then(|g| g.tcf_storage_consent);
-            match tcf.or(gpp_tcf) {
-                Some(true) => decision(true, "TCF purpose 1 consented"),
-                Some(false) => decision(false, "no TCF purpose 1 consent"),
-                None => decision(false, "GDPR and no consent string"),
-            }
-        }
-        Jurisdiction::UsOptOut => {
-            let usp = signals.us_privacy.map(|s| {
-                let opted_out = us_privacy_opt_out(s);
-                if opted_out.is_none() {
-                    malformed.push("us_privacy");
-                }
-                // Unreadable counts as no consent.
-                opted_out.unwrap_or(true)
-            });
-            if signals.gpc {
-                decision(false, "Sec-GPC opt-out")
-            } else if usp == Some(true) {
-                decision(false, "us_privacy opt-out of sale")
-            } else if gpp.as_ref().is_some_and(|g| g.us_opt_out) {
-                decision(false, "GPP opt-out")
-            } else if signals.gpp.is_some() && gpp.is_none() {
-                decision(false, "unreadable GPP string")
-            } else {
-                decision(true, "no opt-out")
-            }
-        }
-        Jurisdiction::Other if signals.gpc => decision(false, "Sec-GPC opt-out"),
-        Jurisdiction::Other => decision(true, "no consent rules apply"),
+pub fn decide(
+    jurisdiction: Jurisdiction,
+    unknown: UnknownJurisdiction,
+    signals: &Signals<'_>,
+) -> Decision {
+    let rules = match (jurisdiction, unknown) {
+        (Jurisdiction::Gdpr, _) => Rules::Consent,
+        (Jurisdiction::UsOptOut, _) => Rules::OptOut,
+        (Jurisdiction::Other, _) => Rules::Open,
+        (Jurisdiction::Unknown, UnknownJurisdiction::Strict) => Rules::ConsentAndNoOptOut,
+        (Jurisdiction::Unknown, UnknownJurisdiction::OptOut) => Rules::OptOut,
+        (Jurisdiction::Unknown, UnknownJurisdiction::Open) => Rules::Open,
     };
+    let mut malformed = Vec::new();
+    let gpp = signals
+        .gpp
+        .map(|gpp| GppReading::of(gpp, signals.gpp_sid, &mut malformed));
+    let (allowed, reason) = match rules {
+        Rules::Consent => consent_given(signals, gpp.as_ref(), &mut malformed),
+        Rules::OptOut => match opt_out(signals, gpp.as_ref(), &mut malformed) {
+            Some(reason) => (false, reason),
+            None => (true, "no opt-out"),
+        },
+        Rules::ConsentAndNoOptOut => {
+            let opted_out = opt_out(signals, gpp.as_ref(), &mut malformed);
+            match (
+                consent_given(signals, gpp.as_ref(), &mut malformed),
+                opted_out,
+            ) {
+                ((false, reason), _) => (false, reason),
+                (_, Some(reason)) => (false, reason),
+                ((true, _), None) => (true, "TCF purpose 1 consented and no opt-out"),
+            }
+        }
+        Rules::Open if signals.gpc => (false, "Sec-GPC opt-out"),
+        Rules::Open => (true, "no consent rules apply"),
+    };
+    malformed.dedup();
     Decision {
         allowed,
         reason,
         malformed,
+    }
+}
+
+/// Consent rules: TCF purpose 1 from `euconsent-v2`, else from GPP section 2.
+fn consent_given(
+    signals: &Signals<'_>,
+    gpp: Option<&GppReading>,
+    malformed: &mut Vec<String>,
+) -> (bool, &'static str) {
+    let cookie = signals.tcf.map(|s| {
+        let consent = tcf_storage_consent(s);
+        if consent.is_none() {
+            malformed.push("euconsent-v2".to_owned());
+        }
+        consent.unwrap_or(false)
+    });
+    match cookie.or_else(|| gpp.and_then(|g| g.tcf_storage_consent)) {
+        Some(true) => (true, "TCF purpose 1 consented"),
+        Some(false) => (false, "no TCF purpose 1 consent"),
+        None => (false, "consent required and no consent string"),
+    }
+}
+
+/// Opt-out rules: the reason the reader opted out, or could not be read as not having done so.
+fn opt_out(
+    signals: &Signals<'_>,
+    gpp: Option<&GppReading>,
+    malformed: &mut Vec<String>,
+) -> Option<&'static str> {
+    if signals.gpc {
+        return Some("Sec-GPC opt-out");
+    }
+    if let Some(value) = signals.us_privacy {
+        match us_privacy_opt_out(value) {
+            Some(true) => return Some("us_privacy opt-out of sale"),
+            Some(false) => {}
+            None => {
+                malformed.push("us_privacy".to_owned());
+                return Some("unreadable us_privacy string");
+            }
+        }
+    }
+    match gpp {
+        Some(reading) if !reading.header_decoded => Some("unreadable GPP string"),
+        Some(reading) if reading.us_unreadable => Some("unreadable GPP US section"),
+        Some(reading) if reading.us_opt_out => Some("GPP opt-out"),
+        _ => None,
     }
 }
 
@@ -166,6 +286,10 @@ impl Bits {
         Some(Bits { sextets, at: 0 })
     }
 
+    fn len(&self) -> usize {
+        self.sextets.len() * 6
+    }
+
     fn bit(&mut self) -> Option<bool> {
         let sextet = *self.sextets.get(self.at / 6)?;
         let bit = sextet >> (5 - self.at % 6) & 1 == 1;
@@ -179,7 +303,12 @@ impl Bits {
 
     fn skip(&mut self, width: usize) -> Option<()> {
         self.at += width;
-        (self.at <= self.sextets.len() * 6).then_some(())
+        (self.at <= self.len()).then_some(())
+    }
+
+    /// `count` two-bit fields.
+    fn fields(&mut self, count: usize) -> Option<Vec<u64>> {
+        (0..count).map(|_| self.int(2)).collect()
     }
 
     /// A Fibonacci-coded integer (Zeckendorf, ending in `11`).
@@ -207,14 +336,15 @@ impl Bits {
 /// The core segment (before the first `.`) is: version (6 bits), created (36), last updated
 /// (36), CMP id (12), CMP version (12), consent screen (6), language (12), vendor list version
 /// (12), TCF policy version (6), IsServiceSpecific (1), UseNonStandardTexts (1), special feature
-/// opt-ins (12), then purposes consent (24 bits, purpose 1 first): bit 152.
+/// opt-ins (12), then purposes consent (24 bits, purpose 1 first): bit 152. A core too short to
+/// hold the purposes does not decode.
 pub fn tcf_storage_consent(tc_string: &str) -> Option<bool> {
     let core = tc_string.trim().split('.').next()?;
     if core.is_empty() || core.len() > 4096 {
         return None;
     }
     let mut bits = Bits::from_base64url(core)?;
-    if bits.int(6)? != 2 {
+    if bits.int(6)? != 2 || bits.len() < 152 + 24 {
         return None;
     }
     bits.skip(152 - 6)?;
@@ -231,45 +361,72 @@ pub fn us_privacy_opt_out(value: &str) -> Option<bool> {
     Some(bytes[2].eq_ignore_ascii_case(&b'Y'))
 }
 
-/// What Sluice reads from a GPP string.
+/// The GPP section IDs that carry US privacy choices: 6 (US privacy), 7 (US national) and 8 to
+/// 27 (the states). Sluice decodes 6, 7 and 8; a state section it does not decode counts, under
+/// opt-out rules, as an opt-out it cannot read.
+const US_SECTIONS: std::ops::RangeInclusive<u64> = 6..=27;
+
+/// What Sluice read from a GPP string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Gpp {
+struct GppReading {
+    /// The header decoded and matched the sections; otherwise nothing else was read.
+    header_decoded: bool,
+    /// Section 2's TCF purpose 1, when it applies and decodes.
     tcf_storage_consent: Option<bool>,
+    /// An applicable US section says the reader opted out.
     us_opt_out: bool,
+    /// An applicable US section could not be read.
+    us_unreadable: bool,
 }
 
-impl Gpp {
-    /// Parses the header, then the sections Sluice understands: 2 (TCF EU v2), 6 (US privacy),
-    /// 7 (US national) and 8 (California). `sid` limits which sections apply.
-    fn parse(gpp: &str, sid: Option<&str>) -> Option<Gpp> {
-        let mut parts = gpp.trim().split('~');
-        let ids = section_ids(parts.next()?)?;
-        let sections: Vec<&str> = parts.collect();
-        if sections.len() != ids.len() {
-            return None;
-        }
-        let applicable: Option<Vec<u64>> = sid.map(|s| {
-            s.split(',')
-                .filter_map(|id| id.trim().parse().ok())
-                .collect()
-        });
-        let mut result = Gpp {
+impl GppReading {
+    /// Reads the header, then each applicable section on its own: a section that does not
+    /// decode (or of a version Sluice does not know) is reported and skipped, never the whole
+    /// string. `sid` limits which sections apply.
+    fn of(gpp: &str, sid: Option<&str>, malformed: &mut Vec<String>) -> GppReading {
+        let mut reading = GppReading {
+            header_decoded: false,
             tcf_storage_consent: None,
             us_opt_out: false,
+            us_unreadable: false,
         };
+        let mut parts = gpp.trim().split('~');
+        let ids = parts.next().and_then(section_ids);
+        let sections: Vec<&str> = parts.collect();
+        let Some(ids) = ids.filter(|ids| ids.len() == sections.len()) else {
+            malformed.push("__gpp".to_owned());
+            return reading;
+        };
+        reading.header_decoded = true;
+        let applicable: Option<Vec<u64>> = sid
+            .map(|s| {
+                s.split(',')
+                    .filter_map(|id| id.trim().parse().ok())
+                    .collect::<Vec<u64>>()
+            })
+            // A sid that names nothing readable is ignored: every section applies.
+            .filter(|ids| !ids.is_empty());
         for (id, section) in ids.into_iter().zip(sections) {
             if applicable.as_ref().is_some_and(|a| !a.contains(&id)) {
                 continue;
             }
+            let mut unreadable = || malformed.push(format!("__gpp section {id}"));
             match id {
-                2 => result.tcf_storage_consent = Some(tcf_storage_consent(section)?),
-                6 => result.us_opt_out |= us_privacy_opt_out(section)?,
-                7 => result.us_opt_out |= us_national_opt_out(section)?,
-                8 => result.us_opt_out |= california_opt_out(section)?,
+                2 => match tcf_storage_consent(section) {
+                    Some(consent) => reading.tcf_storage_consent = Some(consent),
+                    None => unreadable(),
+                },
+                id if US_SECTIONS.contains(&id) => match us_section_opt_out(id, section) {
+                    Some(opted_out) => reading.us_opt_out |= opted_out,
+                    None => {
+                        unreadable();
+                        reading.us_unreadable = true;
+                    }
+                },
                 _ => {}
             }
         }
-        Some(result)
+        reading
     }
 }
 
@@ -300,30 +457,91 @@ fn section_ids(header: &str) -> Option<Vec<u64>> {
     Some(ids)
 }
 
-/// US national (section 7), version 1: version (6), then 2-bit fields: sharing notice, sale
-/// opt-out notice, sharing opt-out notice, targeted advertising opt-out notice, sensitive data
-/// processing opt-out notice, sensitive data limit use notice, sale opt-out, sharing opt-out,
-/// targeted advertising opt-out. An opt-out field of 1 means opted out.
-fn us_national_opt_out(section: &str) -> Option<bool> {
-    let mut bits = Bits::from_base64url(section.split('.').next()?)?;
-    if bits.int(6)? != 1 {
-        return None;
+/// Whether a US section says the reader opted out; `None` when it does not decode.
+fn us_section_opt_out(id: u64, section: &str) -> Option<bool> {
+    match id {
+        6 => us_privacy_opt_out(section),
+        7 => us_national_opt_out(section),
+        8 => california_opt_out(section),
+        _ => None,
     }
-    bits.skip(6 * 2)?;
-    let opt_outs = [bits.int(2)?, bits.int(2)?, bits.int(2)?];
-    Some(opt_outs.contains(&1))
 }
 
-/// California (section 8), version 1: version (6), sale opt-out notice (2), sharing opt-out
-/// notice (2), sensitive data limit use notice (2), sale opt-out (2), sharing opt-out (2).
+/// The positions of the fields Sluice reads in a US section's core, for one version of it.
+struct UsLayout {
+    /// Every field before the opt-outs, in bits (version included).
+    opt_outs_at: usize,
+    /// How many two-bit opt-out fields follow (sale, sharing, targeted advertising).
+    opt_outs: usize,
+    /// Where the known-child consent fields start, and how many there are.
+    known_child_at: usize,
+    known_child: usize,
+    /// The whole core's length in bits.
+    core_bits: usize,
+}
+
+/// US national (section 7). Version 1 (2022) and version 2 (2024) share their first ten fields
+/// (version, six notices, then the sale, sharing and targeted-advertising opt-outs); version 2
+/// has 16 sensitive-data fields where version 1 has 12, and 3 known-child fields where it has 2.
+fn us_national_opt_out(section: &str) -> Option<bool> {
+    us_opt_out(section, |version| match version {
+        1 => Some(UsLayout {
+            opt_outs_at: 6 + 6 * 2,
+            opt_outs: 3,
+            known_child_at: 6 + 9 * 2 + 12 * 2,
+            known_child: 2,
+            core_bits: 6 + 9 * 2 + 12 * 2 + 2 * 2 + 4 * 2,
+        }),
+        2 => Some(UsLayout {
+            opt_outs_at: 6 + 6 * 2,
+            opt_outs: 3,
+            known_child_at: 6 + 9 * 2 + 16 * 2,
+            known_child: 3,
+            core_bits: 6 + 9 * 2 + 16 * 2 + 3 * 2 + 4 * 2,
+        }),
+        _ => None,
+    })
+}
+
+/// California (section 8), version 1: version, three notices, then the sale and sharing
+/// opt-outs, 9 sensitive-data fields, 2 known-child fields, personal-data consent and the three
+/// MSPA fields.
 fn california_opt_out(section: &str) -> Option<bool> {
-    let mut bits = Bits::from_base64url(section.split('.').next()?)?;
-    if bits.int(6)? != 1 {
+    us_opt_out(section, |version| {
+        (version == 1).then_some(UsLayout {
+            opt_outs_at: 6 + 3 * 2,
+            opt_outs: 2,
+            known_child_at: 6 + 5 * 2 + 9 * 2,
+            known_child: 2,
+            core_bits: 6 + 5 * 2 + 9 * 2 + 2 * 2 + 4 * 2,
+        })
+    })
+}
+
+/// Reads a US section: its core by the layout of its version, then its sub-sections (a GPC
+/// sub-section whose flag is set is an opt-out). An opt-out field of 1 means opted out; a
+/// known-child field of 1 means a known child without consent, which refuses an ID too.
+fn us_opt_out(section: &str, layout_of: impl Fn(u64) -> Option<UsLayout>) -> Option<bool> {
+    let mut segments = section.split('.');
+    let mut core = Bits::from_base64url(segments.next()?)?;
+    let layout = layout_of(core.int(6)?)?;
+    if core.len() < layout.core_bits {
         return None;
     }
-    bits.skip(3 * 2)?;
-    let opt_outs = [bits.int(2)?, bits.int(2)?];
-    Some(opt_outs.contains(&1))
+    core.skip(layout.opt_outs_at - 6)?;
+    let opt_outs = core.fields(layout.opt_outs)?;
+    core.at = layout.known_child_at;
+    let known_child = core.fields(layout.known_child)?;
+    let mut opted_out = opt_outs.contains(&1) || known_child.contains(&1);
+    for segment in segments {
+        let mut bits = Bits::from_base64url(segment)?;
+        match bits.int(2)? {
+            // The GPC sub-section: one flag.
+            1 => opted_out |= bits.bit()?,
+            _ => return None,
+        }
+    }
+    Some(opted_out)
 }
 
 #[cfg(test)]
@@ -340,6 +558,10 @@ pub(crate) mod tests {
                 self.0.push(i < 64 && value >> i & 1 == 1);
             }
             self
+        }
+
+        pub(crate) fn fields(self, value: u64, count: usize) -> Self {
+            (0..count).fold(self, |w, _| w.int(value, 2))
         }
 
         pub(crate) fn fibonacci(mut self, mut value: u64) -> Self {
@@ -389,7 +611,7 @@ pub(crate) mod tests {
             + ".YAAAAAAAAAAA"
     }
 
-    fn gpp_header(ids: &[u64]) -> String {
+    pub(crate) fn gpp_header(ids: &[u64]) -> String {
         let mut w = BitWriter::default()
             .int(3, 6)
             .int(1, 6)
@@ -402,15 +624,37 @@ pub(crate) mod tests {
         w.encode()
     }
 
-    pub(crate) fn usnat(sale: u64, sharing: u64, targeted: u64) -> String {
+    /// A US national section of `version` with these opt-outs and known-child consents (every
+    /// other field 0, "not applicable").
+    pub(crate) fn usnat(
+        version: u64,
+        sale: u64,
+        sharing: u64,
+        targeted: u64,
+        child: u64,
+    ) -> String {
+        let (sensitive, children) = if version == 2 { (16, 3) } else { (12, 2) };
         BitWriter::default()
-            .int(1, 6)
-            .int(0, 12)
+            .int(version, 6)
+            .fields(0, 6)
             .int(sale, 2)
             .int(sharing, 2)
             .int(targeted, 2)
-            .int(0, 30)
+            .fields(0, sensitive)
+            .fields(child, children)
+            .fields(0, 4)
             .encode()
+    }
+
+    fn us(gpp: &str) -> Decision {
+        decide(
+            Jurisdiction::UsOptOut,
+            UnknownJurisdiction::Strict,
+            &Signals {
+                gpp: Some(gpp),
+                ..Default::default()
+            },
+        )
     }
 
     #[test]
@@ -419,74 +663,205 @@ pub(crate) mod tests {
         assert_eq!(tcf_storage_consent(&tcf(false)), Some(false));
         assert_eq!(tcf_storage_consent("not base64 !!"), None);
         assert_eq!(tcf_storage_consent("AA"), None);
-        // A real-world string shape (version 2, every purpose consented).
-        let all = BitWriter::default()
-            .int(2, 6)
-            .int(0, 146)
-            .int((1 << 24) - 1, 24)
-            .encode();
-        assert_eq!(tcf_storage_consent(&all), Some(true));
+        // Version 2 but cut before the purposes: not a TCF string.
+        assert_eq!(
+            tcf_storage_consent(&BitWriter::default().int(2, 6).int(0, 150).encode()),
+            None
+        );
     }
 
     #[test]
-    fn reads_gpp_section_ids_including_non_adjacent_ones() {
-        assert_eq!(section_ids(&gpp_header(&[2, 7, 9])), Some(vec![2, 7, 9]));
-        assert_eq!(section_ids(&gpp_header(&[7])), Some(vec![7]));
-        // DBABMA is the header of the public example with sections 2 and 6.
-        assert_eq!(section_ids("DBABMA"), Some(vec![2]));
+    fn reads_the_specifications_header_examples() {
+        // Core/Consent String Specification.md, header examples 1 to 3.
+        assert_eq!(section_ids("DBABM"), Some(vec![2]));
         assert_eq!(section_ids("DBACNY"), Some(vec![2, 6]));
+        assert_eq!(section_ids("DBABjw"), Some(vec![5, 6]));
+        assert_eq!(section_ids(&gpp_header(&[2, 7, 9])), Some(vec![2, 7, 9]));
     }
 
     #[test]
-    fn gpp_opt_outs_deny_in_the_us() {
-        let opted_out = format!("{}~{}", gpp_header(&[7]), usnat(1, 2, 2));
-        let not = format!("{}~{}", gpp_header(&[7]), usnat(2, 2, 2));
-        let signals = |gpp| Signals {
-            gpp: Some(gpp),
-            ..Default::default()
+    fn reads_the_specifications_gpp_string_examples() {
+        // The specification's GPP string example 2: TCF (no purpose consented) and US privacy.
+        let example = "DBACNYA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN";
+        let mut malformed = Vec::new();
+        let reading = GppReading::of(example, None, &mut malformed);
+        assert!(malformed.is_empty(), "{malformed:?}");
+        assert_eq!(reading.tcf_storage_consent, Some(false));
+        assert!(!reading.us_opt_out && !reading.us_unreadable);
+        // Example 3 carries a Canadian TCF section (5), which Sluice does not read.
+        let canada = "DBABjw~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN";
+        let reading = GppReading::of(canada, None, &mut malformed);
+        assert_eq!(reading.tcf_storage_consent, None);
+        assert!(malformed.is_empty());
+    }
+
+    #[test]
+    fn us_national_is_read_by_version() {
+        for version in [1, 2] {
+            let opted_out = format!("{}~{}", gpp_header(&[7]), usnat(version, 1, 2, 2, 0));
+            let not = format!("{}~{}", gpp_header(&[7]), usnat(version, 2, 2, 2, 0));
+            let targeted = format!("{}~{}", gpp_header(&[7]), usnat(version, 2, 2, 1, 0));
+            let child = format!("{}~{}", gpp_header(&[7]), usnat(version, 2, 2, 2, 1));
+            assert!(!us(&opted_out).allowed, "v{version} sale opt-out");
+            assert!(us(&not).allowed, "v{version} no opt-out");
+            assert!(!us(&targeted).allowed, "v{version} targeted opt-out");
+            assert!(!us(&child).allowed, "v{version} known child, no consent");
+        }
+        // A version-1 core read as version 2 is too short: the section does not decode.
+        let v1_as_v2 = {
+            let mut s = usnat(1, 2, 2, 2, 0);
+            s.replace_range(0..1, "C");
+            s
         };
-        assert!(!decide(Jurisdiction::UsOptOut, &signals(&opted_out)).allowed);
-        assert!(decide(Jurisdiction::UsOptOut, &signals(&not)).allowed);
-        // A section the sid cookie does not list does not apply.
-        let sid = Signals {
+        let decision = us(&format!("{}~{v1_as_v2}", gpp_header(&[7])));
+        assert!(!decision.allowed);
+        assert_eq!(decision.malformed, vec!["__gpp section 7"]);
+        // An unknown version is unreadable, not a version-1 reading.
+        let v3 = format!("{}~{}", gpp_header(&[7]), {
+            let mut s = usnat(2, 2, 2, 2, 0);
+            s.replace_range(0..1, "D");
+            s
+        });
+        assert!(!us(&v3).allowed);
+    }
+
+    #[test]
+    fn a_gpc_sub_section_is_an_opt_out() {
+        let core = usnat(1, 2, 2, 2, 0);
+        let gpc = |flag: u64| BitWriter::default().int(1, 2).int(flag, 1).encode();
+        assert!(us(&format!("{}~{core}.{}", gpp_header(&[7]), gpc(0))).allowed);
+        assert!(!us(&format!("{}~{core}.{}", gpp_header(&[7]), gpc(1))).allowed);
+        // Strings as CMPs write them: GPC sub-section "QA" (flag off) and "YA" (flag on).
+        assert!(us(&format!("{}~{core}.QA", gpp_header(&[7]))).allowed);
+        assert!(!us(&format!("{}~{core}.YA", gpp_header(&[7]))).allowed);
+    }
+
+    #[test]
+    fn california_is_read() {
+        let section = |sale: u64, sharing: u64| {
+            BitWriter::default()
+                .int(1, 6)
+                .fields(0, 3)
+                .int(sale, 2)
+                .int(sharing, 2)
+                .fields(0, 9 + 2 + 1 + 3)
+                .encode()
+        };
+        assert!(us(&format!("{}~{}", gpp_header(&[8]), section(2, 2))).allowed);
+        assert!(!us(&format!("{}~{}", gpp_header(&[8]), section(2, 1))).allowed);
+    }
+
+    #[test]
+    fn an_unreadable_section_spoils_only_itself() {
+        let consented = tcf(true);
+        let gpp = format!("{}~{consented}~%%%", gpp_header(&[2, 7]));
+        let gdpr = decide(
+            Jurisdiction::Gdpr,
+            UnknownJurisdiction::Strict,
+            &Signals {
+                gpp: Some(&gpp),
+                ..Default::default()
+            },
+        );
+        assert!(gdpr.allowed, "{gdpr:?}");
+        assert_eq!(gdpr.malformed, vec!["__gpp section 7"]);
+        // Under opt-out rules the unreadable US section counts as an opt-out.
+        assert!(!us(&gpp).allowed);
+        // A US state section Sluice does not decode counts as an opt-out it cannot read.
+        assert!(!us(&format!("{}~BAAAABA", gpp_header(&[9]))).allowed);
+    }
+
+    #[test]
+    fn a_section_the_sid_does_not_list_does_not_apply() {
+        let opted_out = format!("{}~{}", gpp_header(&[7]), usnat(1, 1, 2, 2, 0));
+        let sid = |sid| Signals {
             gpp: Some(&opted_out),
-            gpp_sid: Some("2"),
+            gpp_sid: Some(sid),
             ..Default::default()
         };
-        assert!(decide(Jurisdiction::UsOptOut, &sid).allowed);
+        let us_rules = |s| decide(Jurisdiction::UsOptOut, UnknownJurisdiction::Strict, &s);
+        assert!(us_rules(sid("2")).allowed);
+        assert!(!us_rules(sid("7")).allowed);
+        assert!(
+            !us_rules(sid("junk")).allowed,
+            "an unreadable sid is ignored"
+        );
     }
 
     #[test]
-    fn gpp_tcf_section_counts_under_gdpr() {
-        let consented = format!("{}~{}", gpp_header(&[2]), tcf(true));
-        let signals = Signals {
-            gpp: Some(&consented),
+    fn an_unknown_jurisdiction_follows_the_setting_and_is_strict_by_default() {
+        let consent = tcf(true);
+        let consented = Signals {
+            tcf: Some(&consent),
             ..Default::default()
         };
-        assert!(decide(Jurisdiction::Gdpr, &signals).allowed);
+        let gpc = Signals {
+            tcf: Some(&consent),
+            gpc: true,
+            ..Default::default()
+        };
+        let nothing = Signals::default();
+        let unknown = |rules, signals: &Signals| decide(Jurisdiction::Unknown, rules, signals);
+        use UnknownJurisdiction::*;
+        assert!(!unknown(Strict, &nothing).allowed);
+        assert!(unknown(Strict, &consented).allowed);
+        assert!(!unknown(Strict, &gpc).allowed);
+        assert!(unknown(OptOut, &nothing).allowed);
+        assert!(!unknown(OptOut, &gpc).allowed);
+        assert!(unknown(Open, &nothing).allowed);
+        assert_eq!(UnknownJurisdiction::default(), Strict);
+    }
+
+    #[test]
+    fn every_gdpr_region_geolocation_reports_is_gdpr() {
+        for code in [
+            "RE", "GP", "MQ", "GF", "YT", "MF", "AX", "IS", "LI", "NO", "GB", "CH", "GI", "JE",
+            "GG", "IM",
+        ] {
+            assert_eq!(
+                Jurisdiction::of_country(Some(code)),
+                Jurisdiction::Gdpr,
+                "{code}"
+            );
+        }
+        for code in ["", "**", "A1", "EU", "XX", "usa"] {
+            assert_eq!(
+                Jurisdiction::of_country(Some(code)),
+                Jurisdiction::Unknown,
+                "{code:?}"
+            );
+        }
+        let overlap: Vec<_> = GDPR_COUNTRIES
+            .iter()
+            .filter(|c| OTHER_COUNTRIES.contains(c) || **c == "US")
+            .collect();
+        assert!(overlap.is_empty(), "{overlap:?}");
+        // The 249 ISO 3166-1 codes, and XK.
+        assert_eq!(GDPR_COUNTRIES.len() + OTHER_COUNTRIES.len() + 1, 250);
     }
 
     #[test]
     fn malformed_strings_count_as_no_consent_and_are_reported() {
+        let strict = UnknownJurisdiction::Strict;
         let bad = Signals {
             tcf: Some("%%%"),
             ..Default::default()
         };
-        let decision = decide(Jurisdiction::Gdpr, &bad);
+        let decision = decide(Jurisdiction::Gdpr, strict, &bad);
         assert!(!decision.allowed);
         assert_eq!(decision.malformed, vec!["euconsent-v2"]);
         let bad = Signals {
             us_privacy: Some("1YYNX"),
             ..Default::default()
         };
-        let decision = decide(Jurisdiction::UsOptOut, &bad);
+        let decision = decide(Jurisdiction::UsOptOut, strict, &bad);
         assert!(!decision.allowed);
         assert_eq!(decision.malformed, vec!["us_privacy"]);
-        let bad = Signals {
-            gpp: Some("DBABMA~garbage!"),
-            ..Default::default()
-        };
-        assert!(!decide(Jurisdiction::UsOptOut, &bad).allowed);
+        // An unreadable TCF section spoils only itself: US rules do not read it.
+        let tcf_only = us("DBABMA~garbage!");
+        assert!(tcf_only.allowed);
+        assert_eq!(tcf_only.malformed, vec!["__gpp section 2"]);
+        assert!(!us("not a header~x").allowed);
     }
 
     #[test]
@@ -495,8 +870,9 @@ pub(crate) mod tests {
             gpc: true,
             ..Default::default()
         };
-        assert!(!decide(Jurisdiction::UsOptOut, &gpc).allowed);
-        assert!(!decide(Jurisdiction::Other, &gpc).allowed);
+        let strict = UnknownJurisdiction::Strict;
+        assert!(!decide(Jurisdiction::UsOptOut, strict, &gpc).allowed);
+        assert!(!decide(Jurisdiction::Other, strict, &gpc).allowed);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! | `Stream`      | 2xx (not 204/205/206) to a method with a body, rewritable content, an encoding the pipeline decodes, no HTML post-processor |
 //! | `Buffered`    | the same, but HTML with a post-processor that needs the whole document |
 //! | `PassThrough` | everything else: HEAD, non-2xx, 204/205/206, other content types, unknown or stacked encodings |
+//! | `Refuse`      | a status the client cannot be sent: an informational status as the final answer (`101 Switching Protocols`), or one above 599: a 502 |
 
 use crate::pipeline::{ContentKind, Encoding};
 
@@ -17,8 +18,10 @@ pub struct GateInput<'a> {
     pub status: u16,
     /// The origin's `Content-Type`.
     pub content_type: Option<&'a str>,
-    /// The origin's `Content-Encoding`.
-    pub content_encoding: Option<&'a str>,
+    /// The origin's content coding, read from every `Content-Encoding` line
+    /// ([`content_encoding`](super::response::content_encoding)); `None` when the pipeline
+    /// cannot decode it.
+    pub encoding: Option<Encoding>,
     /// Whether HTML post-processors are configured.
     pub html_post_processors: bool,
 }
@@ -42,6 +45,8 @@ pub enum ResponsePath {
     },
     /// Sent on unmodified, host-side.
     PassThrough(PassReason),
+    /// Not sendable to the client: answered with a 502 and this reason.
+    Refuse(&'static str),
 }
 
 /// Why a response is passed through.
@@ -66,7 +71,7 @@ pub enum PassReason {
 ///     method: "GET",
 ///     status: 200,
 ///     content_type: Some("text/html; charset=utf-8"),
-///     content_encoding: Some("br"),
+///     encoding: Some(Encoding::Brotli),
 ///     html_post_processors: false,
 /// };
 /// assert_eq!(
@@ -79,6 +84,14 @@ pub enum PassReason {
 /// );
 /// ```
 pub fn decide(input: &GateInput<'_>) -> ResponsePath {
+    if input.status < 200 {
+        return ResponsePath::Refuse(
+            "the origin answered with an informational status (such as 101 Switching Protocols), which cannot be relayed",
+        );
+    }
+    if input.status > 599 {
+        return ResponsePath::Refuse("the origin answered with a status above 599");
+    }
     if input.method.eq_ignore_ascii_case("HEAD") {
         return ResponsePath::PassThrough(PassReason::NoBodyMethod);
     }
@@ -89,7 +102,7 @@ pub fn decide(input: &GateInput<'_>) -> ResponsePath {
     if !kind.is_rewritten() {
         return ResponsePath::PassThrough(PassReason::ContentType);
     }
-    let Some(encoding) = Encoding::from_header(input.content_encoding) else {
+    let Some(encoding) = input.encoding else {
         return ResponsePath::PassThrough(PassReason::Encoding);
     };
     if kind == ContentKind::Html && input.html_post_processors {
@@ -108,7 +121,7 @@ mod tests {
             method: "GET",
             status: 200,
             content_type: Some("text/html"),
-            content_encoding: None,
+            encoding: Some(Encoding::Identity),
             html_post_processors: false,
         }
     }
@@ -121,15 +134,10 @@ mod tests {
             ("text/css", ContentKind::Css),
             ("application/json", ContentKind::Json),
         ] {
-            for (header, encoding) in [
-                (None, Encoding::Identity),
-                (Some("gzip"), Encoding::Gzip),
-                (Some("deflate"), Encoding::Deflate),
-                (Some("br"), Encoding::Brotli),
-            ] {
+            for encoding in Encoding::ALL {
                 let input = GateInput {
                     content_type: Some(content_type),
-                    content_encoding: header,
+                    encoding: Some(encoding),
                     ..page()
                 };
                 assert_eq!(decide(&input), ResponsePath::Stream { kind, encoding });
@@ -212,14 +220,7 @@ mod tests {
             ),
             (
                 GateInput {
-                    content_encoding: Some("zstd"),
-                    ..page()
-                },
-                PassReason::Encoding,
-            ),
-            (
-                GateInput {
-                    content_encoding: Some("gzip, br"),
+                    encoding: None,
                     ..page()
                 },
                 PassReason::Encoding,
@@ -230,6 +231,17 @@ mod tests {
                 decide(&input),
                 ResponsePath::PassThrough(reason),
                 "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_statuses_the_client_cannot_be_sent() {
+        for status in [100, 101, 103, 600, 999] {
+            let input = GateInput { status, ..page() };
+            assert!(
+                matches!(decide(&input), ResponsePath::Refuse(_)),
+                "{status}"
             );
         }
     }

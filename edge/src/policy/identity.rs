@@ -5,6 +5,9 @@
 //! hex digits of randomness. IPv6 addresses are cut to their /64 first, so privacy addresses of
 //! one network give the same hash. Only values of exactly this shape are ever echoed back.
 
+use super::consent::{self, Decision, Jurisdiction, Signals, UnknownJurisdiction};
+use super::cookies::Cookies;
+use super::headers::{NonUtf8, ReadHeaders, text};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::net::IpAddr;
@@ -31,12 +34,13 @@ pub fn is_well_formed(value: &str) -> bool {
     hex(hash, 64) && hex(suffix, 16)
 }
 
-/// Makes a new ID for a client.
-pub fn generate(key: &[u8], client: Option<IpAddr>, user_agent: &str) -> Result<String, String> {
+/// Makes a new ID for a client. The User-Agent is hashed as the bytes it was sent as, Latin-1
+/// and all.
+pub fn generate(key: &[u8], client: Option<IpAddr>, user_agent: &[u8]) -> Result<String, String> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|e| e.to_string())?;
     mac.update(network_of(client).as_bytes());
     mac.update(b"|");
-    mac.update(user_agent.as_bytes());
+    mac.update(user_agent);
     let hash = hex::encode(mac.finalize().into_bytes());
     let mut suffix = [0u8; 8];
     getrandom::fill(&mut suffix).map_err(|e| format!("no randomness: {e}"))?;
@@ -86,20 +90,6 @@ fn domain_attribute(domain: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// The value of cookie `name` in a `Cookie` header (the first well-formed pair of that name).
-///
-/// ```
-/// use sluice_edge::policy::identity::cookie;
-/// assert_eq!(cookie("a=1; us_privacy=1YNN; b", "us_privacy"), Some("1YNN"));
-/// assert_eq!(cookie("a=1", "b"), None);
-/// ```
-pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key.trim() == name).then(|| value.trim().trim_matches('"'))
-    })
-}
-
 /// What to do about identity on one response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityAction {
@@ -136,6 +126,78 @@ pub fn action(
     }
 }
 
+/// What a request's identity and consent come from, besides its headers.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The HMAC key (`synthetic_id_key`).
+    pub key: &'a [u8],
+    /// The client's address.
+    pub client_ip: Option<IpAddr>,
+    /// The client's country code from geolocation, if any.
+    pub country: Option<&'a str>,
+    /// The rules for an unknown jurisdiction (setting `unknown_jurisdiction`).
+    pub unknown: UnknownJurisdiction,
+}
+
+/// What identity and consent came to for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The consent decision, with what did not decode.
+    pub consent: Decision,
+    /// What the response does about the ID.
+    pub action: IdentityAction,
+    /// Why no ID could be made although consent allowed one (no randomness, a bad key).
+    pub error: Option<String>,
+}
+
+/// Reads consent and identity from a client request's headers, as bytes: the consent cookies
+/// (`euconsent-v2`, `__gpp`, `__gpp_sid`, `us_privacy`), `Sec-GPC`, an existing ID (cookie,
+/// then `x-synthetic-id`) and the User-Agent. Nothing here fails the request: what cannot be
+/// read counts as absent, and consent strings that do not decode count as no consent.
+///
+/// ```
+/// use sluice_edge::policy::consent::UnknownJurisdiction;
+/// use sluice_edge::policy::headers::HeaderList;
+/// use sluice_edge::policy::identity::{read, Inputs, IdentityAction};
+/// let headers = HeaderList::from_pairs([("user-agent", &b"Mozilla \xff\xfe"[..]), ("cookie", b"pref=caf\xe9")]);
+/// let inputs = Inputs { key: b"k", client_ip: None, country: Some("JP"), unknown: UnknownJurisdiction::Strict };
+/// assert!(matches!(read(&headers, &inputs).action, IdentityAction::Set(_)));
+/// ```
+pub fn read(headers: &impl ReadHeaders, inputs: &Inputs<'_>) -> Outcome {
+    let cookie_lines = headers.get_all("cookie");
+    let cookies = Cookies::parse(&cookie_lines);
+    let signals = Signals {
+        tcf: cookies.get("euconsent-v2"),
+        gpp: cookies.get("__gpp"),
+        gpp_sid: cookies.get("__gpp_sid"),
+        us_privacy: cookies.get("us_privacy"),
+        gpc: headers
+            .get("sec-gpc")
+            .is_some_and(|value| value.trim_ascii() == b"1"),
+    };
+    let jurisdiction = Jurisdiction::of_country(inputs.country);
+    let consent = consent::decide(jurisdiction, inputs.unknown, &signals);
+    let header_id = headers
+        .get(HEADER)
+        .and_then(|value| text(value, NonUtf8::Absent));
+    let user_agent = headers.get("user-agent").unwrap_or_default();
+    let made = action(
+        consent.allowed,
+        cookies.get(COOKIE),
+        header_id.as_deref(),
+        || generate(inputs.key, inputs.client_ip, user_agent),
+    );
+    let (action, error) = match made {
+        Ok(action) => (action, None),
+        Err(error) => (IdentityAction::Nothing, Some(error)),
+    };
+    Outcome {
+        consent,
+        action,
+        error,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,14 +206,16 @@ mod tests {
     fn the_hash_is_stable_per_network_and_agent_and_the_suffix_random() {
         let v6a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
         let v6b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
-        let a = generate(b"key", Some(v6a), "UA").unwrap();
-        let b = generate(b"key", Some(v6b), "UA").unwrap();
+        let a = generate(b"key", Some(v6a), b"UA").unwrap();
+        let b = generate(b"key", Some(v6b), b"UA").unwrap();
         assert!(is_well_formed(&a) && is_well_formed(&b));
         assert_eq!(a[..64], b[..64]);
         assert_ne!(a[65..], b[65..]);
-        let other = generate(b"key", Some(v6a), "Other UA").unwrap();
+        let other = generate(b"key", Some(v6a), b"Other UA").unwrap();
         assert_ne!(a[..64], other[..64]);
-        let other_key = generate(b"key2", Some(v6a), "UA").unwrap();
+        let latin1 = generate(b"key", Some(v6a), b"UA \xff\xfe").unwrap();
+        assert_ne!(a[..64], latin1[..64]);
+        let other_key = generate(b"key2", Some(v6a), b"UA").unwrap();
         assert_ne!(a[..64], other_key[..64]);
     }
 

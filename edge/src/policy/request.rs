@@ -1,4 +1,10 @@
-//! The origin request: what Sluice removes from the client's request and what it says itself.
+//! The client's request and the origin request made from it: what Sluice reads from the target
+//! and the headers, what it removes, and what it says itself.
+
+use super::cookies;
+use super::headers::{Headers, NonUtf8, text};
+use super::identity::{self, IdentityAction};
+use std::net::IpAddr;
 
 /// Hop-by-hop headers (RFC 9110 7.6.1) and what the client may not claim about forwarding.
 pub const STRIPPED_REQUEST_HEADERS: [&str; 12] = [
@@ -18,6 +24,53 @@ pub const STRIPPED_REQUEST_HEADERS: [&str; 12] = [
 
 /// The codings the pipeline decodes, in Sluice's order of preference.
 const DECODABLE: [&str; 3] = ["br", "gzip", "deflate"];
+
+/// The client's request target, from the absolute URL the host hands the program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An ordinary target: the path and query to ask the origin for, normalized (see
+    /// [`parse_target`]).
+    Path(String),
+    /// `OPTIONS *`: a question about the server, not a resource. Sluice answers it itself.
+    Asterisk,
+    /// Not a URL (an empty host, a port above 65535, bytes that are not a URI): a 400.
+    Invalid(String),
+}
+
+/// Reads the client's target from the raw URL the host gives the program (`http://host/path`),
+/// without trusting it to parse: the fastly crate's own URL getter panics on a URL it cannot
+/// parse, and a client can send one (`Host: :80`, `Host: a:99999`, `OPTIONS *`).
+///
+/// The path goes to the origin normalized: backslashes were already read as slashes by the URL
+/// parser (as browsers read them), and a run of leading slashes becomes one, so no target can
+/// reach the origin as a scheme-relative `//other.host/...` path.
+///
+/// ```
+/// use sluice_edge::policy::request::{parse_target, Target};
+/// assert_eq!(parse_target("GET", b"http://a.example/\\evil.example/x"), Target::Path("/evil.example/x".into()));
+/// assert_eq!(parse_target("GET", b"http://a.example/p?q=1"), Target::Path("/p?q=1".into()));
+/// assert_eq!(parse_target("OPTIONS", b"http://a.example*"), Target::Asterisk);
+/// assert!(matches!(parse_target("GET", b"http://:80/"), Target::Invalid(_)));
+/// ```
+pub fn parse_target(method: &str, raw: &[u8]) -> Target {
+    let Some(raw) = text(raw, NonUtf8::Absent) else {
+        return Target::Invalid("the request URL is not UTF-8".to_owned());
+    };
+    if method.eq_ignore_ascii_case("OPTIONS") && raw.ends_with('*') && !raw.ends_with("/*") {
+        return Target::Asterisk;
+    }
+    match url::Url::parse(&raw) {
+        Ok(url) if url.has_host() => {
+            let path = format!("/{}", url.path().trim_start_matches('/'));
+            Target::Path(match url.query() {
+                Some(query) => format!("{path}?{query}"),
+                None => path,
+            })
+        }
+        Ok(_) => Target::Invalid("the request URL has no host".to_owned()),
+        Err(error) => Target::Invalid(format!("the request URL does not parse: {error}")),
+    }
+}
 
 /// Restricts a client's `Accept-Encoding` to what the pipeline decodes, keeping the client's
 /// q-values and dropping what it refused (`q=0`). `None` when the client sent none: then the
@@ -82,76 +135,116 @@ pub fn accept_encoding(client: Option<&str>) -> Option<String> {
     })
 }
 
-/// The origin request's target: the path and query of whatever the client sent, so an
-/// absolute-form URI naming another host cannot steer the request anywhere else.
-///
-/// ```
-/// use sluice_edge::policy::request::origin_target;
-/// assert_eq!(origin_target("http://evil.example/steal?x=1"), "/steal?x=1");
-/// assert_eq!(origin_target("/a/b?c"), "/a/b?c");
-/// assert_eq!(origin_target("http://evil.example"), "/");
-/// ```
-pub fn origin_target(target: &str) -> String {
-    let path = match target.split_once("://") {
-        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
-        None => target,
-    };
-    if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("/{path}")
-    }
-}
-
-/// The scheme the client used, from its request URL: what the origin's URLs are rewritten to,
-/// so a page served over TLS never links back to plain HTTP.
-///
-/// ```
-/// use sluice_edge::policy::request::client_scheme;
-/// assert_eq!(client_scheme("https://news.example/a"), "https");
-/// assert_eq!(client_scheme("http://127.0.0.1:7676/a"), "http");
-/// ```
-pub fn client_scheme(url: &str) -> &'static str {
-    if url
-        .get(..8)
-        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-    {
-        "https"
-    } else {
-        "http"
-    }
-}
-
 /// The proxy host to rewrite URLs to, from the client's `Host` header: a host name or IPv4
-/// address with an optional port, nothing else. Anything else (an attacker's markup, a path) is
-/// refused, so the caller falls back to the origin host and never writes it into a page.
+/// address with an optional port, nothing else. Anything else (an attacker's markup, a path,
+/// bytes that are not ASCII) is refused, so the caller falls back to the origin host and never
+/// writes it into a page.
 ///
 /// ```
 /// use sluice_edge::policy::request::proxy_host;
-/// assert_eq!(proxy_host(Some("News.Example:8443")).as_deref(), Some("news.example:8443"));
-/// assert_eq!(proxy_host(Some("evil\"><script>")), None);
-/// assert_eq!(proxy_host(Some("a.example/path")), None);
+/// assert_eq!(proxy_host(Some(b"News.Example:8443")).as_deref(), Some("news.example:8443"));
+/// assert_eq!(proxy_host(Some(b"evil\"><script>")), None);
+/// assert_eq!(proxy_host(Some(b"a.example/path")), None);
+/// assert_eq!(proxy_host(Some(b"caf\xe9.example")), None);
 /// assert_eq!(proxy_host(None), None);
 /// ```
-pub fn proxy_host(host_header: Option<&str>) -> Option<String> {
-    let host = host_header?.trim().to_ascii_lowercase();
+pub fn proxy_host(host_header: Option<&[u8]>) -> Option<String> {
+    let host = text(host_header?, NonUtf8::Absent)?
+        .trim()
+        .to_ascii_lowercase();
     let (name, port) = match host.rsplit_once(':') {
         Some((name, port)) => (name, Some(port)),
         None => (host.as_str(), None),
     };
-    let name_ok = !name.is_empty()
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    (is_host_name(name) && port_ok).then_some(host)
+}
+
+/// A host name or IPv4 address: letters, digits, dots and hyphens, at most 253 of them.
+pub fn is_host_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 253
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    let port_ok =
-        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    (name_ok && port_ok).then_some(host)
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+}
+
+/// What the origin request says besides what it keeps of the client's.
+#[derive(Debug, Clone, Copy)]
+pub struct OriginRequest<'a> {
+    /// The publisher's host: the origin request's `Host`.
+    pub origin_host: &'a str,
+    /// The client's address: the origin request's `X-Forwarded-For`.
+    pub client_ip: Option<IpAddr>,
+    /// What identity decided: the ID the origin is told about, if consent allows one.
+    pub identity: &'a IdentityAction,
+}
+
+/// Makes the client's headers fit for the origin:
+/// - hop-by-hop headers and client-supplied `Forwarded`, `X-Forwarded-Host` and
+///   `X-Forwarded-Proto` are removed; `X-Forwarded-For` is the client's address;
+/// - `Host` is the publisher's;
+/// - `Accept-Encoding` is narrowed to what the pipeline decodes ([`accept_encoding`]);
+/// - `x-synthetic-id` is never the client's: it is the ID identity decided on when consent
+///   allows one, else absent; and the `synthetic_id` cookie reaches the origin only when it is
+///   that ID (every other cookie is kept, in order, byte for byte).
+///
+/// ```
+/// use sluice_edge::policy::headers::{HeaderList, ReadHeaders};
+/// use sluice_edge::policy::identity::IdentityAction;
+/// use sluice_edge::policy::request::{prepare_origin_headers, OriginRequest};
+/// let mut headers = HeaderList::from_pairs([
+///     ("cookie", "a=1; synthetic_id=kept-by-the-reader"),
+///     ("x-synthetic-id", "forged"),
+/// ]);
+/// prepare_origin_headers(&mut headers, &OriginRequest {
+///     origin_host: "www.publisher.example",
+///     client_ip: None,
+///     identity: &IdentityAction::Expire,
+/// });
+/// assert_eq!(headers.get_str("cookie"), Some("a=1"));
+/// assert_eq!(headers.get("x-synthetic-id"), None);
+/// assert_eq!(headers.get_str("host"), Some("www.publisher.example"));
+/// ```
+pub fn prepare_origin_headers(headers: &mut impl Headers, request: &OriginRequest<'_>) {
+    for name in STRIPPED_REQUEST_HEADERS {
+        headers.remove(name);
+    }
+    headers.set("host", request.origin_host.as_bytes());
+    match request.client_ip {
+        Some(ip) => headers.set("x-forwarded-for", ip.to_string().as_bytes()),
+        None => headers.remove("x-forwarded-for"),
+    }
+    let client_codings = headers
+        .get_all("accept-encoding")
+        .into_iter()
+        .filter_map(|line| text(line, NonUtf8::Lossy))
+        .collect::<Vec<_>>();
+    let offered = (!client_codings.is_empty()).then(|| client_codings.join(", "));
+    match accept_encoding(offered.as_deref()) {
+        Some(value) => headers.set("accept-encoding", value.as_bytes()),
+        None => headers.remove("accept-encoding"),
+    }
+    let id = match request.identity {
+        IdentityAction::Set(id) => Some(id.as_str()),
+        IdentityAction::Expire | IdentityAction::Nothing => None,
+    };
+    headers.remove(identity::HEADER);
+    if let Some(id) = id {
+        headers.set(identity::HEADER, id.as_bytes());
+    }
+    let cookie = cookies::without(&headers.get_all("cookie"), identity::COOKIE, id);
+    headers.remove("cookie");
+    if let Some(cookie) = cookie {
+        headers.set("cookie", &cookie);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::headers::{HeaderList, ReadHeaders};
 
     #[test]
     fn accept_encoding_keeps_preference_and_drops_refusals() {
@@ -170,5 +263,60 @@ mod tests {
             Some("identity")
         );
         assert_eq!(accept_encoding(Some("")).as_deref(), Some("identity"));
+    }
+
+    #[test]
+    fn targets_are_normalized_and_never_trusted_to_parse() {
+        let path = |raw: &[u8]| match parse_target("GET", raw) {
+            Target::Path(path) => path,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            path(b"http://a.example///evil.example/x"),
+            "/evil.example/x"
+        );
+        assert_eq!(path(b"https://a.example"), "/");
+        assert_eq!(path(b"http://a.example/a/../b?x=%20"), "/b?x=%20");
+        for bad in [
+            &b"http://a.example:99999/"[..],
+            b"http://:80/",
+            b"not a url",
+            b"\xff",
+        ] {
+            assert!(
+                matches!(parse_target("GET", bad), Target::Invalid(_)),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            parse_target("OPTIONS", b"http://a.example/*"),
+            Target::Path("/*".into())
+        );
+    }
+
+    #[test]
+    fn the_origin_gets_the_validated_id_and_never_the_clients() {
+        let id = format!("{}.{}", "a".repeat(64), "b".repeat(16));
+        let mut headers = HeaderList::from_pairs([
+            ("cookie", &b"synthetic_id=forged; a=caf\xe9"[..]),
+            ("cookie", format!("synthetic_id={id}").as_bytes()),
+            ("x-synthetic-id", b"forged"),
+            ("accept-encoding", b"gz\xe9p, br"),
+        ]);
+        prepare_origin_headers(
+            &mut headers,
+            &OriginRequest {
+                origin_host: "www.publisher.example",
+                client_ip: Some("2001:db8::1".parse().unwrap()),
+                identity: &IdentityAction::Set(id.clone()),
+            },
+        );
+        assert_eq!(headers.get_str("x-synthetic-id"), Some(id.as_str()));
+        assert_eq!(
+            headers.get("cookie").unwrap(),
+            [&b"a=caf\xe9; synthetic_id="[..], id.as_bytes()].concat()
+        );
+        assert_eq!(headers.get_str("accept-encoding"), Some("br"));
+        assert_eq!(headers.get_str("x-forwarded-for"), Some("2001:db8::1"));
     }
 }

@@ -1,6 +1,10 @@
 //! The proxy's settings, read per request from a key-value store (the Config Store
 //! `sluice_config` on Fastly).
 
+use super::consent::UnknownJurisdiction;
+use super::headers::header_safe;
+use super::request::is_host_name;
+use super::response::FRAMING_HEADERS;
 use crate::pipeline::PipelineSettings;
 
 /// The settings of one request.
@@ -13,8 +17,12 @@ pub struct Settings {
     pub origin_backend: String,
     /// The `src` of the script injected into HTML. Key `inject_script`, default empty (none).
     pub inject_script: String,
-    /// The `Domain` of the synthetic ID cookie. Key `cookie_domain`, default empty (host-only).
+    /// The `Domain` of the synthetic ID cookie. Key `cookie_domain`, a host name (a leading dot
+    /// is allowed), default empty (host-only).
     pub cookie_domain: Option<String>,
+    /// The consent rules where geolocation gives no known country. Key `unknown_jurisdiction`:
+    /// `strict` (default: TCF consent and no opt-out), `opt-out` (the US rules) or `open`.
+    pub unknown_jurisdiction: UnknownJurisdiction,
     /// Headers set on every response, after Sluice's own. Key `response_headers`, a JSON object
     /// of strings, default `{}`. Framing headers are refused.
     pub response_headers: Vec<(String, String)>,
@@ -43,8 +51,11 @@ pub enum PostProcessor {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
     /// A required key has no value.
-    #[error("the setting `{0}` is missing from the sluice_config store")]
+    #[error("the setting `{0}` is missing from the Config Store sluice_config")]
     Missing(&'static str),
+    /// A required secret has no value.
+    #[error("the secret `{0}` is missing from the Secret Store sluice_secrets")]
+    MissingSecret(&'static str),
     /// A key has a value that cannot be used.
     #[error("the setting `{key}` has an invalid value {value:?}: {why}")]
     Invalid {
@@ -87,26 +98,70 @@ impl Settings {
                 why: "expected a host name such as www.publisher.example",
             });
         }
-        let number = |key: &'static str, default: u64| -> Result<u64, SettingsError> {
+        let number = |key: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
+            let invalid = |value: String| SettingsError::Invalid {
+                key,
+                value,
+                why: range_reason(key),
+            };
             match lookup(key).map(|v| v.trim().to_owned()) {
                 None => Ok(default),
                 Some(v) if v.is_empty() => Ok(default),
-                Some(v) => v.parse().map_err(|_| SettingsError::Invalid {
-                    key,
-                    value: v,
-                    why: "expected a whole number",
-                }),
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if range.contains(&n) => Ok(n),
+                    _ => Err(invalid(v)),
+                },
             }
         };
+        let small = |n: u64| u32::try_from(n).expect("checked against a range within u32");
         let defaults = PipelineSettings::new();
         let pipeline = defaults
-            .with_gzip_level(number("gzip_level", defaults.gzip_level().into())? as u32)
-            .with_brotli_quality(number("brotli_quality", defaults.brotli_quality().into())? as u32)
-            .with_brotli_window(number("brotli_window", defaults.brotli_window().into())? as u32)
-            .with_max_decoded_bytes(number("max_decoded_bytes", defaults.max_decoded_bytes())?);
+            .with_gzip_level(small(number(
+                "gzip_level",
+                defaults.gzip_level().into(),
+                0..=9,
+            )?))
+            .with_brotli_quality(small(number(
+                "brotli_quality",
+                defaults.brotli_quality().into(),
+                0..=11,
+            )?))
+            .with_brotli_window(small(number(
+                "brotli_window",
+                defaults.brotli_window().into(),
+                10..=24,
+            )?))
+            .with_max_decoded_bytes(number(
+                "max_decoded_bytes",
+                defaults.max_decoded_bytes(),
+                1..=u64::MAX,
+            )?);
         let synthetic_id_key = secret
             .filter(|k| !k.is_empty())
-            .ok_or(SettingsError::Missing("synthetic_id_key"))?;
+            .ok_or(SettingsError::MissingSecret("synthetic_id_key"))?;
+        let cookie_domain = match lookup("cookie_domain").map(|d| d.trim().to_ascii_lowercase()) {
+            Some(domain) if domain.is_empty() => None,
+            Some(domain) if is_host_name(domain.strip_prefix('.').unwrap_or(&domain)) => {
+                Some(domain)
+            }
+            Some(domain) => {
+                return Err(SettingsError::Invalid {
+                    key: "cookie_domain",
+                    value: domain,
+                    why: "expected a host name such as publisher.example, with nothing after it",
+                });
+            }
+            None => None,
+        };
+        let unknown_jurisdiction = match lookup("unknown_jurisdiction") {
+            None => UnknownJurisdiction::default(),
+            Some(v) if v.trim().is_empty() => UnknownJurisdiction::default(),
+            Some(v) => UnknownJurisdiction::parse(&v).ok_or(SettingsError::Invalid {
+                key: "unknown_jurisdiction",
+                value: v,
+                why: "expected strict, opt-out or open",
+            })?,
+        };
         let response_headers = match lookup("response_headers").filter(|v| !v.trim().is_empty()) {
             None => Vec::new(),
             Some(json) => parse_response_headers(&json)?,
@@ -126,12 +181,11 @@ impl Settings {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
-            cookie_domain: lookup("cookie_domain")
-                .map(|d| d.trim().to_owned())
-                .filter(|d| !d.is_empty()),
+            cookie_domain,
+            unknown_jurisdiction,
             response_headers,
             post_processors,
-            max_buffered_bytes: number("max_buffered_bytes", 16 * 1024 * 1024)?,
+            max_buffered_bytes: number("max_buffered_bytes", 16 * 1024 * 1024, 1..=u64::MAX)?,
             synthetic_id_key,
             origin_host,
             origin_backend: lookup("origin_backend")
@@ -140,6 +194,16 @@ impl Settings {
             inject_script: lookup("inject_script").unwrap_or_default(),
             pipeline,
         })
+    }
+}
+
+/// What a numeric setting must be.
+fn range_reason(key: &str) -> &'static str {
+    match key {
+        "gzip_level" => "expected a whole number from 0 to 9",
+        "brotli_quality" => "expected a whole number from 0 to 11",
+        "brotli_window" => "expected a whole number from 10 to 24",
+        _ => "expected a whole number from 1 to 18446744073709551615",
     }
 }
 
@@ -163,12 +227,12 @@ fn parse_response_headers(json: &str) -> Result<Vec<(String, String)>, SettingsE
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !token || !crate::policy::headers::header_safe(&value) {
+        if !token || !header_safe(&value) {
             return Err(invalid(
                 "header names must be tokens and values visible ASCII",
             ));
         }
-        if crate::policy::headers::FRAMING_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        if FRAMING_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
             return Err(invalid(
                 "framing headers (Content-Length, Transfer-Encoding, ...) cannot be set",
             ));
@@ -217,26 +281,63 @@ mod tests {
 
     #[test]
     fn refuses_what_cannot_be_used_with_a_reason() {
-        let cases: [&[(&str, &str)]; 6] = [
-            &[],
-            &[("origin_host", "a b")],
-            &[("origin_host", "a.example"), ("gzip_level", "high")],
-            &[("origin_host", "a.example"), ("response_headers", "[1]")],
-            &[
-                ("origin_host", "a.example"),
-                ("response_headers", r#"{"Content-Length":"1"}"#),
-            ],
-            &[("origin_host", "a.example"), ("post_processors", "remix")],
+        let cases: [(&[(&str, &str)], &str); 15] = [
+            (&[], "origin_host"),
+            (&[("origin_host", "a b")], "origin_host"),
+            (&[("gzip_level", "high")], "gzip_level"),
+            (&[("gzip_level", "10")], "gzip_level"),
+            // Too large for u32: never truncated into range.
+            (&[("gzip_level", "4294967301")], "gzip_level"),
+            (&[("brotli_quality", "12")], "brotli_quality"),
+            (&[("brotli_window", "9")], "brotli_window"),
+            (&[("brotli_window", "25")], "brotli_window"),
+            (
+                &[("max_decoded_bytes", "18446744073709551616")],
+                "max_decoded_bytes",
+            ),
+            (&[("max_decoded_bytes", "0")], "max_decoded_bytes"),
+            (
+                &[("cookie_domain", "a.example; SameSite=None")],
+                "cookie_domain",
+            ),
+            (
+                &[("unknown_jurisdiction", "lenient")],
+                "unknown_jurisdiction",
+            ),
+            (&[("response_headers", "[1]")], "response_headers"),
+            (
+                &[("response_headers", r#"{"Content-Length":"1"}"#)],
+                "response_headers",
+            ),
+            (&[("post_processors", "remix")], "post_processors"),
         ];
-        for case in cases {
-            let error = with(case).unwrap_err();
-            assert!(error.to_string().contains('`'), "{error}");
+        for (pairs, key) in cases {
+            let mut pairs = pairs.to_vec();
+            if key != "origin_host" {
+                pairs.push(("origin_host", "a.example"));
+            }
+            let error = with(&pairs).unwrap_err();
+            assert!(error.to_string().contains(&format!("`{key}`")), "{error}");
         }
         let no_key = Settings::from_lookup(
             |key| (key == "origin_host").then(|| "a.example".to_owned()),
             None,
         )
         .unwrap_err();
-        assert_eq!(no_key, SettingsError::Missing("synthetic_id_key"));
+        assert_eq!(no_key, SettingsError::MissingSecret("synthetic_id_key"));
+        assert!(no_key.to_string().contains("sluice_secrets"), "{no_key}");
+        for domain in ["a.example\nx", "a,b.example", "a b", "a.example\u{7f}"] {
+            let error =
+                with(&[("origin_host", "a.example"), ("cookie_domain", domain)]).unwrap_err();
+            assert!(error.to_string().contains("`cookie_domain`"), "{error}");
+        }
+        let dotted = with(&[
+            ("origin_host", "a.example"),
+            ("cookie_domain", ".Publisher.Example"),
+        ]);
+        assert_eq!(
+            dotted.unwrap().cookie_domain.as_deref(),
+            Some(".publisher.example")
+        );
     }
 }

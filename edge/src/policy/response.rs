@@ -1,0 +1,331 @@
+//! Response headers: what changes when the body is rewritten, what identity adds, and the
+//! headers every response leaves with. Every rule works on raw bytes, so an origin's non-UTF-8
+//! header values pass through unchanged, and a value Sluice edits keeps its other bytes.
+
+use super::headers::{Headers, NonUtf8, ReadHeaders, list_elements, text};
+use super::identity::{self, IdentityAction};
+use crate::pipeline::Encoding;
+
+/// Headers that describe the origin's exact bytes and so are wrong once the body is rewritten.
+pub const DROPPED_WHEN_MODIFIED: [&str; 5] = [
+    "content-length",
+    "content-md5",
+    "digest",
+    "content-digest",
+    "accept-ranges",
+];
+
+/// Headers an operator may not set: they decide how the body is framed.
+pub const FRAMING_HEADERS: [&str; 4] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "content-encoding",
+];
+
+/// Hop-by-hop headers of the origin's response (RFC 9110 7.6.1): they described the origin's
+/// connection, not the client's.
+pub const HOP_BY_HOP_RESPONSE: [&str; 5] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "trailer",
+    "upgrade",
+];
+
+/// The response's content coding, read from every `Content-Encoding` line as one list (RFC 9110
+/// 8.4): `None` when the pipeline cannot decode it (an unknown coding, or several stacked,
+/// `identity` in a list included), which sends the body through untouched.
+///
+/// ```
+/// use sluice_edge::pipeline::Encoding;
+/// use sluice_edge::policy::headers::HeaderList;
+/// use sluice_edge::policy::response::content_encoding;
+/// let one = HeaderList::from_pairs([("content-encoding", ""), ("content-encoding", "gzip")]);
+/// assert_eq!(content_encoding(&one), Some(Encoding::Gzip));
+/// let stacked = HeaderList::from_pairs([("content-encoding", "gzip"), ("content-encoding", "gzip")]);
+/// assert_eq!(content_encoding(&stacked), None);
+/// ```
+pub fn content_encoding(headers: &impl ReadHeaders) -> Option<Encoding> {
+    match list_elements(headers, "content-encoding").as_slice() {
+        [] => Some(Encoding::Identity),
+        // A coding that is not even text is one the pipeline does not know.
+        [one] => text(one, NonUtf8::Absent).and_then(|coding| Encoding::from_header(Some(&coding))),
+        _ => None,
+    }
+}
+
+/// The response's `Content-Type` as text: every line, joined (a repeated Content-Type is not a
+/// type Sluice rewrites), invalid bytes replaced (they can only be in parameters Sluice ignores,
+/// such as a file name).
+pub fn content_type(headers: &impl ReadHeaders) -> Option<String> {
+    let lines = headers.get_all("content-type");
+    if lines.is_empty() {
+        return None;
+    }
+    Some(
+        lines
+            .iter()
+            .map(|line| String::from_utf8_lossy(line))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+/// Adjusts the headers of a response whose body Sluice rewrites: drops length and digests,
+/// weakens a strong ETag (the bytes differ, the meaning does not), drops `Accept-Ranges`
+/// (ranges of the origin's bytes do not apply), and makes sure `Vary` names `Accept-Encoding`.
+pub fn prepare_modified_body(headers: &mut impl Headers) {
+    for name in DROPPED_WHEN_MODIFIED {
+        headers.remove(name);
+    }
+    if let Some(etag) = headers.get("etag").map(weaken_etag) {
+        headers.set("etag", &etag);
+    }
+    let vary = vary_with_accept_encoding(&list_elements(headers, "vary"));
+    headers.set("vary", &vary);
+}
+
+/// `"abc"` becomes `W/"abc"`; a weak ETag stays as it is. Bytes are kept as they are.
+///
+/// ```
+/// use sluice_edge::policy::response::weaken_etag;
+/// assert_eq!(weaken_etag(b"\"v1\""), b"W/\"v1\"");
+/// assert_eq!(weaken_etag(b"W/\"v1\""), b"W/\"v1\"");
+/// ```
+pub fn weaken_etag(etag: &[u8]) -> Vec<u8> {
+    let etag = etag.trim_ascii();
+    if etag.starts_with(b"W/") {
+        etag.to_vec()
+    } else {
+        [b"W/", etag].concat()
+    }
+}
+
+/// `Vary` (as its list elements) with `Accept-Encoding` in it.
+///
+/// ```
+/// use sluice_edge::policy::response::vary_with_accept_encoding;
+/// assert_eq!(vary_with_accept_encoding(&[]), b"Accept-Encoding");
+/// assert_eq!(vary_with_accept_encoding(&[b"Cookie"]), b"Cookie, Accept-Encoding");
+/// assert_eq!(vary_with_accept_encoding(&[b"accept-encoding"]), b"accept-encoding");
+/// assert_eq!(vary_with_accept_encoding(&[b"*"]), b"*");
+/// ```
+pub fn vary_with_accept_encoding(vary: &[&[u8]]) -> Vec<u8> {
+    let covered = vary
+        .iter()
+        .any(|field| *field == b"*" || field.eq_ignore_ascii_case(b"accept-encoding"));
+    let mut fields: Vec<&[u8]> = vary.to_vec();
+    if !covered {
+        fields.push(b"Accept-Encoding");
+    }
+    fields.join(&b", "[..])
+}
+
+/// `Cache-Control` for a response that carries a cookie Sluice set: `public`, `s-maxage` and
+/// field-scoped `private="..."` are removed and `private` is added, so no shared cache stores
+/// one reader's identity for another. Every other directive is kept as it was.
+///
+/// ```
+/// use sluice_edge::policy::response::private_cache_control;
+/// assert_eq!(private_cache_control(&[b"public", b"max-age=60", b"s-maxage=600"]), b"max-age=60, private");
+/// assert_eq!(private_cache_control(&[]), b"private");
+/// assert_eq!(private_cache_control(&[b"private"]), b"private");
+/// ```
+pub fn private_cache_control(directives: &[&[u8]]) -> Vec<u8> {
+    let name = |d: &[u8]| -> Vec<u8> {
+        d.split(|&b| b == b'=')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii()
+            .to_ascii_lowercase()
+    };
+    let mut kept: Vec<&[u8]> = directives
+        .iter()
+        .copied()
+        .filter(|d| {
+            let n = name(d);
+            n != b"public" && n != b"s-maxage" && !(n == b"private" && d.contains(&b'='))
+        })
+        .collect();
+    if !kept.iter().any(|d| name(d) == b"private") {
+        kept.push(b"private");
+    }
+    kept.join(&b", "[..])
+}
+
+/// Adds what identity decided to a response: the ID header and cookie, or the cookie's expiry.
+/// Either way the response is then private to this reader (see [`private_cache_control`]).
+pub fn apply_identity(headers: &mut impl Headers, action: &IdentityAction, domain: Option<&str>) {
+    let cookie = match action {
+        IdentityAction::Set(id) => {
+            headers.set(identity::HEADER, id.as_bytes());
+            identity::set_cookie(id, domain)
+        }
+        IdentityAction::Expire => identity::expire_cookie(domain),
+        IdentityAction::Nothing => return,
+    };
+    headers.append("set-cookie", cookie.as_bytes());
+    let cache_control = private_cache_control(&list_elements(headers, "cache-control"));
+    headers.set("cache-control", &cache_control);
+}
+
+/// Where the client is, from geolocation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Geo {
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// City name.
+    pub city: Option<String>,
+    /// Continent code.
+    pub continent: Option<String>,
+    /// Region (ISO 3166-2 subdivision).
+    pub region: Option<String>,
+    /// Latitude and longitude.
+    pub coordinates: Option<(f64, f64)>,
+    /// Metro code.
+    pub metro_code: Option<i64>,
+}
+
+/// Everything the final headers are made of.
+#[derive(Debug, Clone, Default)]
+pub struct FinalHeaders<'a> {
+    /// Geolocation; `None` when the address has none.
+    pub geo: Option<Geo>,
+    /// The service version (`FASTLY_SERVICE_VERSION`).
+    pub version: &'a str,
+    /// Whether this is the staging environment (`FASTLY_IS_STAGING=1`).
+    pub staging: bool,
+    /// The operator's `response_headers`, in order.
+    pub operator: &'a [(String, String)],
+}
+
+/// Sets the headers every response leaves with, on every path, before the head goes out:
+/// geolocation, version, environment, then the operator's own (framing headers excepted).
+pub fn finalize(headers: &mut impl Headers, input: &FinalHeaders<'_>) {
+    for name in HOP_BY_HOP_RESPONSE {
+        headers.remove(name);
+    }
+    match &input.geo {
+        Some(geo) => {
+            let fields = [
+                ("x-geo-country", geo.country.clone()),
+                ("x-geo-city", geo.city.clone()),
+                ("x-geo-continent", geo.continent.clone()),
+                ("x-geo-region", geo.region.clone()),
+                (
+                    "x-geo-coordinates",
+                    geo.coordinates.map(|(lat, lon)| format!("{lat},{lon}")),
+                ),
+                ("x-geo-metro-code", geo.metro_code.map(|m| m.to_string())),
+            ];
+            for (name, value) in fields {
+                if let Some(value) = value.filter(|v| super::headers::header_safe(v)) {
+                    headers.set(name, value.as_bytes());
+                }
+            }
+            headers.set("x-geo-info-available", b"true");
+        }
+        None => headers.set("x-geo-info-available", b"false"),
+    }
+    headers.set("x-sluice-version", input.version.as_bytes());
+    if input.staging {
+        headers.set("x-sluice-env", b"staging");
+    }
+    for (name, value) in input.operator {
+        if !FRAMING_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            headers.set(name, value.as_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::headers::{HeaderList, ReadHeaders};
+
+    #[test]
+    fn a_modified_body_loses_length_digests_and_ranges_and_keeps_other_bytes() {
+        let mut h = HeaderList::from_pairs([
+            ("Content-Length", &b"10"[..]),
+            ("Content-MD5", b"x"),
+            ("Digest", b"sha-256=x"),
+            ("Content-Digest", b"sha-256=:x:"),
+            ("Accept-Ranges", b"bytes"),
+            ("ETag", b"\"caf\xe9\""),
+            ("Vary", b"Cookie"),
+            ("Vary", b"X-Caf\xe9"),
+            ("Set-Cookie", b"a=1"),
+        ]);
+        prepare_modified_body(&mut h);
+        assert_eq!(h.get("etag"), Some(&b"W/\"caf\xe9\""[..]));
+        assert_eq!(
+            h.get("vary"),
+            Some(&b"Cookie, X-Caf\xe9, Accept-Encoding"[..])
+        );
+        for name in DROPPED_WHEN_MODIFIED {
+            assert_eq!(h.get(name), None, "{name}");
+        }
+        assert_eq!(h.get_str("set-cookie"), Some("a=1"));
+    }
+
+    #[test]
+    fn a_response_with_sluices_cookie_is_private() {
+        let mut h = HeaderList::from_pairs([
+            ("Cache-Control", "public, max-age=300"),
+            ("Cache-Control", "s-maxage=3600, private=\"set-cookie\""),
+        ]);
+        apply_identity(&mut h, &IdentityAction::Expire, None);
+        assert_eq!(h.get_str("cache-control"), Some("max-age=300, private"));
+        assert!(h.get_str("set-cookie").unwrap().contains("Max-Age=0"));
+        let mut untouched = HeaderList::from_pairs([("Cache-Control", "public")]);
+        apply_identity(&mut untouched, &IdentityAction::Nothing, None);
+        assert_eq!(untouched.get_str("cache-control"), Some("public"));
+    }
+
+    #[test]
+    fn content_encoding_is_one_list_over_every_line() {
+        let cases: [(&[&str], Option<Encoding>); 7] = [
+            (&[], Some(Encoding::Identity)),
+            (&["gzip"], Some(Encoding::Gzip)),
+            (&["", "gzip"], Some(Encoding::Gzip)),
+            (&["gzip", "gzip"], None),
+            (&["identity", "gzip"], None),
+            (&["br, gzip"], None),
+            (&["zstd"], None),
+        ];
+        for (lines, expected) in cases {
+            let h = HeaderList::from_pairs(lines.iter().map(|v| ("content-encoding", *v)));
+            assert_eq!(content_encoding(&h), expected, "{lines:?}");
+        }
+        let latin1 = HeaderList::from_pairs([("content-encoding", &b"gzip\xe9"[..])]);
+        assert_eq!(content_encoding(&latin1), None);
+    }
+
+    #[test]
+    fn operator_headers_cannot_set_framing() {
+        let mut h = HeaderList::default();
+        let operator = vec![
+            ("X-Frame-Options".to_owned(), "DENY".to_owned()),
+            ("Content-Length".to_owned(), "1".to_owned()),
+            ("Transfer-Encoding".to_owned(), "chunked".to_owned()),
+        ];
+        finalize(
+            &mut h,
+            &FinalHeaders {
+                geo: None,
+                version: "7",
+                staging: true,
+                operator: &operator,
+            },
+        );
+        assert_eq!(h.get_str("x-frame-options"), Some("DENY"));
+        assert_eq!(h.get("content-length"), None);
+        assert_eq!(h.get("transfer-encoding"), None);
+        assert_eq!(h.get_str("x-sluice-env"), Some("staging"));
+        assert_eq!(h.get_str("x-geo-info-available"), Some("false"));
+        let mut h = HeaderList::from_pairs([("Connection", "close")]);
+        finalize(&mut h, &FinalHeaders::default());
+        assert_eq!(h.get("connection"), None);
+    }
+}
