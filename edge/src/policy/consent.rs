@@ -520,7 +520,9 @@ fn california_opt_out(section: &str) -> Option<bool> {
 
 /// Reads a US section: its core by the layout of its version, then its sub-sections (a GPC
 /// sub-section whose flag is set is an opt-out). An opt-out field of 1 means opted out; a
-/// known-child field of 1 means a known child without consent, which refuses an ID too.
+/// known-child field of 1 means a known child without consent, which refuses an ID too. A field
+/// of 3, which the specification does not define, makes the section unreadable (some decoders
+/// read it as "not applicable"; Sluice does not guess).
 fn us_opt_out(section: &str, layout_of: impl Fn(u64) -> Option<UsLayout>) -> Option<bool> {
     let mut segments = section.split('.');
     let mut core = Bits::from_base64url(segments.next()?)?;
@@ -532,6 +534,10 @@ fn us_opt_out(section: &str, layout_of: impl Fn(u64) -> Option<UsLayout>) -> Opt
     let opt_outs = core.fields(layout.opt_outs)?;
     core.at = layout.known_child_at;
     let known_child = core.fields(layout.known_child)?;
+    // 3 is no value these fields define: the reader's choice cannot be read.
+    if opt_outs.iter().chain(&known_child).any(|&field| field > 2) {
+        return None;
+    }
     let mut opted_out = opt_outs.contains(&1) || known_child.contains(&1);
     for segment in segments {
         let mut bits = Bits::from_base64url(segment)?;
@@ -723,6 +729,20 @@ pub(crate) mod tests {
             s
         });
         assert!(!us(&v3).allowed);
+    }
+
+    #[test]
+    fn an_undefined_field_value_makes_the_section_unreadable() {
+        let three = BitWriter::default()
+            .int(1, 6)
+            .fields(0, 6)
+            .int(3, 2)
+            .fields(2, 2)
+            .fields(0, 12 + 2 + 4)
+            .encode();
+        let decision = us(&format!("{}~{three}", gpp_header(&[7])));
+        assert!(!decision.allowed);
+        assert_eq!(decision.malformed, vec!["__gpp section 7"]);
     }
 
     #[test]
