@@ -202,7 +202,7 @@ async fn streams_a_page_with_final_headers_and_rewritten_urls() -> TestResult {
 #[case::image(200, "image/png", "GET")]
 #[case::font(200, "font/woff2", "GET")]
 #[case::not_found(404, "text/html", "GET")]
-#[case::partial(206, "text/html", "GET")]
+#[case::partial_media(206, "video/mp4", "GET")]
 #[case::head(200, "text/html", "HEAD")]
 #[tokio::test]
 async fn passes_through_what_it_does_not_process_with_its_length(

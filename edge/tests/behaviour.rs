@@ -107,17 +107,145 @@ fn javascript_output_follows_the_input_chunk_by_chunk() {
 }
 
 #[test]
-fn injects_into_body_when_there_is_no_head_and_at_the_end_when_there_is_neither() {
-    let out = process(b"<html><body><p>x</p></body></html>", &html()).unwrap();
-    assert_eq!(
-        String::from_utf8(out).unwrap(),
-        r#"<html><body><script src="/sluice/tag.js"></script><p>x</p></body></html>"#
+fn injects_into_documents_only() {
+    let tag = r#"<script src="/sluice/tag.js"></script>"#;
+    let cases = [
+        (
+            "<html><body><p>x</p></body></html>".to_owned(),
+            format!("<html><body>{tag}<p>x</p></body></html>"),
+        ),
+        // A document with neither <head> nor <body> tags gets the tag at its end.
+        (
+            "<!doctype html><title>t</title><p>x</p>".to_owned(),
+            format!("<!doctype html><title>t</title><p>x</p>{tag}"),
+        ),
+        // A fragment answering an XHR, and an empty body, get nothing.
+        ("<li>item</li>".to_owned(), "<li>item</li>".to_owned()),
+        (
+            "<p>fragment</p>\n".to_owned(),
+            "<p>fragment</p>\n".to_owned(),
+        ),
+        (String::new(), String::new()),
+    ];
+    for (page, expected) in cases {
+        let out = process(page.as_bytes(), &html()).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), expected, "{page:?}");
+    }
+}
+
+#[test]
+fn an_element_with_integrity_points_at_the_proxy_for_the_verbatim_bytes() {
+    let page = format!(
+        r#"<html><head><script src="https://{HOST}/app.js" integrity="sha384-abc" crossorigin="anonymous"></script><link rel="stylesheet" href="https://{HOST}/a.css?v=2#x" integrity="sha256-def"><script src="https://{HOST}/plain.js"></script></head></html>"#
     );
-    let out = process(b"<p>fragment</p>", &html()).unwrap();
-    assert_eq!(
-        String::from_utf8(out).unwrap(),
-        r#"<p>fragment</p><script src="/sluice/tag.js"></script>"#
+    let out = String::from_utf8(process(page.as_bytes(), &html()).unwrap()).unwrap();
+    assert!(
+        out.contains(
+            r#"src="https://proxy.example/app.js?sluice-verbatim=1" integrity="sha384-abc""#
+        ),
+        "{out}"
     );
+    assert!(
+        out.contains(r#"href="https://proxy.example/a.css?v=2&sluice-verbatim=1#x""#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"src="https://proxy.example/plain.js">"#),
+        "{out}"
+    );
+}
+
+#[test]
+fn inline_content_a_policy_pins_by_hash_is_left_as_it_is() {
+    let script = format!("var u = 'https://{HOST}/api';");
+    let page = format!(
+        "<html><head><script>{script}</script><script nonce=\"n1\">{script}</script><style>a{{background:url(https://{HOST}/b.png)}}</style></head><body style=\"background:url(https://{HOST}/c.png)\"></body></html>"
+    );
+    let locked = html().with_inline_locks(sluice_edge::pipeline::csp::InlineLocks {
+        scripts: true,
+        styles: false,
+        style_attributes: true,
+    });
+    let out = String::from_utf8(process(page.as_bytes(), &locked).unwrap()).unwrap();
+    assert!(
+        out.contains(&format!("<script>{script}</script>")),
+        "pinned: {out}"
+    );
+    assert!(
+        out.contains("<script nonce=\"n1\">var u = 'https://proxy.example/api';</script>"),
+        "a nonce allows any text: {out}"
+    );
+    assert!(out.contains("url(https://proxy.example/b.png)"), "{out}");
+    assert!(out.contains(&format!("url(https://{HOST}/c.png)")), "{out}");
+}
+
+#[test]
+fn a_policy_in_a_meta_tag_is_kept_consistent_and_pins_what_follows() {
+    let page = format!(
+        r#"<html><head><script>var a = "https://{HOST}/1";</script><meta http-equiv="Content-Security-Policy" content="script-src https://{HOST} 'sha256-xyz='"><script>var b = "https://{HOST}/2";</script></head></html>"#
+    );
+    let out = String::from_utf8(process(page.as_bytes(), &html()).unwrap()).unwrap();
+    assert!(
+        out.contains(r#"var a = "https://proxy.example/1";"#),
+        "before the policy: {out}"
+    );
+    assert!(
+        out.contains(&format!(r#"var b = "https://{HOST}/2";"#)),
+        "after it: {out}"
+    );
+    assert!(
+        out.contains(&format!(
+            r#"content="script-src https://{HOST} https://proxy.example 'sha256-xyz='""#
+        )),
+        "{out}"
+    );
+}
+
+fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let units = bom
+        .then_some(0xfeff_u16)
+        .into_iter()
+        .chain(text.encode_utf16());
+    for unit in units {
+        out.extend(if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        });
+    }
+    out
+}
+
+#[test]
+fn a_utf16_page_is_rewritten_in_utf16() {
+    let page = format!(
+        "<html><head><title>é€</title></head><body><a href=\"https://{HOST}/a\">😀</a></body></html>"
+    );
+    let expected = "<html><head><script src=\"/sluice/tag.js\" charset=\"utf-8\"></script><title>é€</title></head><body><a href=\"https://proxy.example/a\">😀</a></body></html>";
+    for (big_endian, bom, charset) in [
+        (false, true, None),
+        (true, true, None),
+        (false, false, Some("utf-16")),
+        (true, false, Some("utf-16be")),
+        // The byte-order mark wins over the header, as in browsers.
+        (false, true, Some("utf-8")),
+    ] {
+        let input = utf16(&page, big_endian, bom);
+        let params = html().with_charset(charset);
+        let whole = process(&input, &params).unwrap();
+        assert_eq!(
+            whole,
+            utf16(expected, big_endian, true),
+            "{big_endian} {bom} {charset:?}"
+        );
+        for size in [1, 3, 7] {
+            let pieces = Pieces::new(input.chunks(size).map(<[u8]>::to_vec).collect());
+            let mut out = Vec::new();
+            process_response_streaming(pieces, &mut out, &params).unwrap();
+            assert_eq!(out, whole, "in pieces of {size}");
+        }
+    }
 }
 
 #[test]
@@ -194,7 +322,7 @@ fn multi_byte_characters_in_inline_text_survive_every_split() {
 fn respects_a_non_utf8_charset() {
     let page = b"<html><head></head><body>caf\xe9 <a href=\"https://www.publisher.example/\xe9\">x</a><script>var u=\"https://www.publisher.example/\xe9\";</script></body></html>";
     let out = process(page, &html().with_charset(Some("iso-8859-1"))).unwrap();
-    let expected: &[u8] = b"<html><head><script src=\"/sluice/tag.js\"></script></head><body>caf\xe9 <a href=\"https://proxy.example/\xe9\">x</a><script>var u=\"https://proxy.example/\xe9\";</script></body></html>";
+    let expected: &[u8] = b"<html><head><script src=\"/sluice/tag.js\" charset=\"utf-8\"></script></head><body>caf\xe9 <a href=\"https://proxy.example/\xe9\">x</a><script>var u=\"https://proxy.example/\xe9\";</script></body></html>";
     assert_eq!(
         String::from_utf8_lossy(&out),
         String::from_utf8_lossy(expected)
@@ -414,6 +542,21 @@ fn snapshots_of_small_documents() {
 <p>Text mentioning https://www.publisher.example/ stays as it is.</p>
 <script>fetch("https://www.publisher.example/api"); var j = "https:\/\/www.publisher.example\/x";</script>
 <style>body { background: url(https://www.publisher.example/bg.png) }</style>
+</body></html>"#,
+    );
+    snapshot(
+        "html_url_places_beyond_attributes",
+        r#"<!doctype html>
+<html><head>
+<link rel="preload" as="script" href="HTTPS://WWW.PUBLISHER.EXAMPLE/app.js">
+</head><body>
+<img data-src="https://www.publisher.example/lazy.png" data-srcset="//www.publisher.example/l1.png 1x, https://www.publisher.example/l2.png 2x">
+<div style="background: url(https://www.publisher.example/bg.png)">styled</div>
+<table background="https://www.publisher.example/table.png"><tr><td>cell</td></tr></table>
+<a href="https://www.publisher.example./fqdn" ping="https://www.publisher.example/ping https://other.example/ping">fully qualified, pinged</a>
+<svg><use xlink:href="https://www.publisher.example/icons.svg#star"></use></svg>
+<iframe srcdoc="&lt;a href=&quot;https://www.publisher.example/inner&quot;&gt;inner&lt;/a&gt;"></iframe>
+<noscript><img src="https://www.publisher.example/pixel.gif"></noscript>
 </body></html>"#,
     );
 }

@@ -41,6 +41,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(missing_docs)]
 
+pub mod browser;
 pub mod demo;
 mod edge;
 pub mod errors;

@@ -146,3 +146,28 @@ pub fn well_formed_id() -> String {
 /// The pipeline tests' corpus and codec helpers, shared rather than copied.
 #[path = "../../edge/tests/support/mod.rs"]
 pub mod support;
+
+/// Whether this run is CI's (`CI` set to anything but `false` or empty): there, a test that
+/// cannot run fails instead of skipping.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// What a test needs from the machine: `Some` when it is there; otherwise the test fails under
+/// CI, and elsewhere prints "skipped" straight to the terminal (libtest's capture would hide an
+/// `eprintln!` of a passing test) and returns `None`, so no test passes quietly without having
+/// run.
+pub fn needs<T>(what: &str, found: Result<T, String>) -> Option<T> {
+    match found {
+        Ok(found) => Some(found),
+        Err(reason) if under_ci() => panic!("{what} is needed under CI: {reason}"),
+        Err(reason) => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: {what} is not available here: {reason}"
+            );
+            None
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use super::headers::RequestHeaders;
 use fastly::Request;
+use sluice_edge::pipeline::UrlRewriter;
 use sluice_edge::policy::headers::ReadHeaders;
 use sluice_edge::policy::identity::{self, IdentityAction, Inputs};
 use sluice_edge::policy::request::proxy_host;
@@ -32,11 +33,11 @@ impl Connection {
 /// One request's facts, gathered once.
 pub(crate) struct RequestContext {
     pub method: String,
-    pub proxy_host: String,
-    /// The scheme the reader connected with: what the origin's URLs become. `https` when the
-    /// client connection is TLS (on Fastly), `http` otherwise (Viceroy); never taken from the
-    /// request target, which a client writes.
-    pub proxy_scheme: &'static str,
+    /// The origin's URLs and what they become: `{scheme}://{proxy host}`, where the scheme is
+    /// the one the reader connected with (`https` when the client connection is TLS, on Fastly;
+    /// `http` under Viceroy), never taken from the request target, which a client writes, and
+    /// the proxy host is the client's Host when it is a plain host name, else the publisher's.
+    pub urls: UrlRewriter,
     pub client_ip: Option<IpAddr>,
     pub geo: Option<Geo>,
     pub identity: IdentityAction,
@@ -78,8 +79,7 @@ impl RequestContext {
         }
         RequestContext {
             method: request.get_method_str().to_owned(),
-            proxy_host,
-            proxy_scheme,
+            urls: UrlRewriter::new(&settings.origin_host, proxy_scheme, &proxy_host),
             client_ip,
             identity: outcome.action,
             geo,

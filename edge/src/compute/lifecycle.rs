@@ -2,9 +2,11 @@
 //!
 //! 1. [`RequestContext::of`]: who and where the reader is, and the identity decision.
 //! 2. [`upstream_request`]: the client request made fit for the origin.
-//! 3. the gate ([`gate::decide`]): Stream, Buffered, PassThrough, or Refuse (a status the client
-//!    cannot be sent, such as `101`: a 502).
-//! 4. [`finalize_response`]: every header the client will see, on every path, and HTTP/1.1.
+//! 3. [`fetch`]: the origin is asked, and the gate ([`gate::decide`]) picks the path: Stream,
+//!    Buffered, PassThrough, or Refuse (a status the client cannot be sent, such as `101`: a
+//!    502); a part of a page Sluice rewrites is asked for again, whole (RefetchWhole).
+//! 4. [`finalize_response`]: every header the client will see, on every path (URL-bearing
+//!    headers pointed at the proxy, Sluice's own headers, identity on documents), and HTTP/1.1.
 //!    On the Stream path, [`first_chunk_checked`] first reads the origin's first chunk and checks
 //!    that it decodes (a second, throwaway decode of at most one read buffer), so a body corrupt
 //!    from its first byte is a 502 rather than a 200 that stops at once.
@@ -19,15 +21,16 @@
 //! change the status any more.
 
 use super::context::{Connection, RequestContext};
-use super::headers::{RequestHeadersMut, ResponseHeaders, ResponseHeadersMut};
+use super::headers::{RequestHeaders, RequestHeadersMut, ResponseHeaders, ResponseHeadersMut};
 use fastly::http::body::StreamingBody;
 use fastly::http::request::SendErrorCause;
 use fastly::http::{StatusCode, Url, Version};
 use fastly::{Body, Request, Response};
 use sluice_edge::pipeline::{self, ContentKind, Encoding, Params, PipelineError, Stats};
 use sluice_edge::policy::gate::{self, GateInput, ResponsePath};
+use sluice_edge::policy::headers::ReadHeaders;
 use sluice_edge::policy::identity::IdentityAction;
-use sluice_edge::policy::request::{OriginRequest, prepare_origin_headers};
+use sluice_edge::policy::request::{OriginRequest, prepare_origin_headers, take_verbatim};
 use sluice_edge::policy::response::{self, FinalHeaders, Geo};
 use sluice_edge::policy::settings::{PostProcessor, Settings};
 use std::io::Read;
@@ -40,7 +43,10 @@ pub(crate) fn proxy(
     settings: &Settings,
 ) -> Option<Response> {
     let context = RequestContext::of(&request, connection, settings);
-    let origin_request = match upstream_request(request, target, settings, &context) {
+    let (target, verbatim) = take_verbatim(target);
+    let range_requested =
+        context.method == "GET" && RequestHeaders(&request).get("range").is_some();
+    let origin_request = match upstream_request(request, &target, settings, &context) {
         Ok(request) => request,
         Err(reason) => {
             log::error!("request refused before the origin was asked: {reason}");
@@ -51,36 +57,27 @@ pub(crate) fn proxy(
             ));
         }
     };
-    let mut response = match origin_request.send(&settings.origin_backend) {
-        Ok(response) => response,
-        Err(error) => {
-            let status = match error.root_cause() {
-                SendErrorCause::HttpResponseTimeout | SendErrorCause::ConnectionTimeout => {
-                    StatusCode::GATEWAY_TIMEOUT
-                }
-                _ => StatusCode::BAD_GATEWAY,
-            };
-            log::error!("the origin could not be reached: {error}");
-            return Some(error_response(
-                status,
-                "the origin could not be reached",
-                &context,
-            ));
-        }
-    };
-    let origin_headers = ResponseHeaders(&response);
-    let content_type = response::content_type(&origin_headers);
-    let path = gate::decide(&GateInput {
+    let ask = Ask {
         method: &context.method,
-        status: response.get_status().as_u16(),
-        content_type: content_type.as_deref(),
-        encoding: response::content_encoding(&origin_headers),
-        html_post_processors: !settings.post_processors.is_empty(),
-    });
+        range_requested,
+        verbatim,
+        settings,
+    };
+    let (mut response, path) = match fetch(origin_request, &ask) {
+        Ok(answer) => answer,
+        Err((status, reason)) => return Some(error_response(status, reason, &context)),
+    };
+    let content_type = response::content_type(&ResponseHeaders(&response));
     match path {
         ResponsePath::Stream { kind, encoding } => {
-            let params =
-                pipeline_params(content_type.as_deref(), settings, &context, kind, encoding);
+            let params = pipeline_params(
+                &response,
+                content_type.as_deref(),
+                settings,
+                &context,
+                kind,
+                encoding,
+            );
             let origin_body = match first_chunk_checked(response.take_body(), encoding, settings) {
                 Ok(body) => body,
                 Err(reason) => {
@@ -94,8 +91,14 @@ pub(crate) fn proxy(
             None
         }
         ResponsePath::Buffered { kind, encoding } => {
-            let params =
-                pipeline_params(content_type.as_deref(), settings, &context, kind, encoding);
+            let params = pipeline_params(
+                &response,
+                content_type.as_deref(),
+                settings,
+                &context,
+                kind,
+                encoding,
+            );
             let origin_body = response.take_body();
             match buffered_body(origin_body, &params, encoding, settings) {
                 Ok(body) => {
@@ -116,12 +119,80 @@ pub(crate) fn proxy(
             &context,
             ContentKind::Other,
         )),
+        ResponsePath::RefetchWhole => unreachable!("fetch asks for the whole itself"),
         ResponsePath::Refuse(reason) => {
             log::error!("refused: {reason}");
             Some(error_response(StatusCode::BAD_GATEWAY, reason, &context))
         }
     }
 }
+
+/// What the gate needs to know about the request besides the response.
+struct Ask<'a> {
+    method: &'a str,
+    range_requested: bool,
+    verbatim: bool,
+    settings: &'a Settings,
+}
+
+/// Step 3: asks the origin, and the gate ([`gate::decide`]) picks the path. When the origin
+/// answers a range request for rewritable content with a part (or a refusal), it is asked again
+/// for the whole, without the client's `Range` and `If-Range`: what the client then gets is the
+/// whole rewritten resource, a 200, which a server may always answer a range request with.
+fn fetch(
+    request: Request,
+    ask: &Ask<'_>,
+) -> Result<(Response, ResponsePath), (StatusCode, &'static str)> {
+    let whole = ask.range_requested.then(|| {
+        let mut whole = request.clone_without_body();
+        whole.remove_header("range");
+        whole.remove_header("if-range");
+        whole
+    });
+    let response = send(request, ask.settings)?;
+    let path = decide(&response, ask, ask.range_requested);
+    match (path, whole) {
+        (ResponsePath::RefetchWhole, Some(whole)) => {
+            log::info!(
+                "the origin answered {} to a range of a page Sluice rewrites: asking for the whole",
+                response.get_status().as_u16()
+            );
+            drop(response);
+            let response = send(whole, ask.settings)?;
+            let path = decide(&response, ask, false);
+            Ok((response, path))
+        }
+        (path, _) => Ok((response, path)),
+    }
+}
+
+fn send(request: Request, settings: &Settings) -> Result<Response, (StatusCode, &'static str)> {
+    request.send(&settings.origin_backend).map_err(|error| {
+        let status = match error.root_cause() {
+            SendErrorCause::HttpResponseTimeout | SendErrorCause::ConnectionTimeout => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        log::error!("the origin could not be reached: {error}");
+        (status, "the origin could not be reached")
+    })
+}
+
+fn decide(response: &Response, ask: &Ask<'_>, range_requested: bool) -> ResponsePath {
+    let headers = ResponseHeaders(response);
+    let content_type = response::content_type(&headers);
+    gate::decide(&GateInput {
+        method: ask.method,
+        status: response.get_status().as_u16(),
+        content_type: content_type.as_deref(),
+        encoding: response::content_encoding(&headers),
+        html_post_processors: !ask.settings.post_processors.is_empty(),
+        range_requested,
+        verbatim: ask.verbatim,
+    })
+}
+
 /// Reads the origin's first chunk and checks that it decodes, before anything is committed: a
 /// body that is corrupt from its first byte, or an origin that fails before sending any, is
 /// then a 502. The chunk is put back in front of the rest of the body.
@@ -168,32 +239,21 @@ fn upstream_request(
 }
 
 fn pipeline_params(
+    response: &Response,
     content_type: Option<&str>,
     settings: &Settings,
     context: &RequestContext,
     kind: ContentKind,
     encoding: Encoding,
 ) -> Params {
-    let charset = content_type.and_then(charset_of);
-    Params::new(
-        &settings.origin_host,
-        context.proxy_scheme,
-        &context.proxy_host,
-    )
-    .with_kind(kind)
-    .with_encoding(encoding)
-    .with_inject_script(&settings.inject_script)
-    .with_charset(charset)
-    .with_settings(settings.pipeline)
-}
-
-fn charset_of(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches('"'))
-    })
+    let charset = content_type.and_then(response::charset_of);
+    Params::with_rewriter(context.urls.clone())
+        .with_inline_locks(response::inline_locks(&ResponseHeaders(response)))
+        .with_kind(kind)
+        .with_encoding(encoding)
+        .with_inject_script(&settings.inject_script)
+        .with_charset(charset)
+        .with_settings(settings.pipeline)
 }
 
 /// The buffered path: the whole body, rewritten, post-processed, re-encoded; at most
@@ -251,6 +311,7 @@ fn finalize_response(
 ) -> Response {
     response.set_version(Version::HTTP_11);
     let mut headers = ResponseHeadersMut(&mut response);
+    response::rewrite_header_urls(&mut headers, &context.urls);
     base_headers(
         &mut headers,
         context.geo.clone(),

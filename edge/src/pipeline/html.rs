@@ -1,20 +1,27 @@
 //! The HTML stage: lol_html rewrites URLs and injects the script tag as the document streams by.
 //!
-//! The rewriting rules are data: a table of URL-valued attributes and a handful of selectors,
-//! turned into lol_html handlers in [`handlers`]. lol_html's output sink cannot fail, so it
-//! appends to a buffer that this stage drains into the next stage (the encoder) once it holds
-//! [`OUTPUT_BATCH`] bytes or when the pipeline flushes; lol_html's many tiny writes then reach
-//! the encoder as a few large ones.
+//! The rewriting rules are data: tables of attributes ([`URL_ATTRIBUTES`], [`TEXT_ATTRIBUTES`])
+//! and a handful of selectors, turned into lol_html handlers in [`handlers`]. lol_html's output
+//! sink cannot fail, so it appends to a buffer that this stage drains into the next stage (the
+//! encoder) once it holds [`OUTPUT_BATCH`] bytes or when the pipeline flushes; lol_html's many
+//! tiny writes then reach the encoder as a few large ones.
+//!
+//! What the page asked to keep as it is, stays as it is:
+//! - an element with `integrity` (Subresource Integrity) names a resource whose bytes the
+//!   browser checks: its URL is pointed at the proxy with a [`VERBATIM_PARAMETER`], which makes
+//!   Sluice pass that resource through untouched (see `policy::request::take_verbatim`);
+//! - inline text a Content-Security-Policy pins by hash ([`InlineLocks`]) is not rewritten.
 //!
 //! Where this differs from lol_html's defaults: a rewriting error (for example the memory limit)
 //! fails the stage instead of passing the rest of the document through unchanged, because a page
 //! half-rewritten without anyone knowing is the silent corruption Sluice must not produce.
 
+use super::csp::{self, InlineLocks};
 use super::text::TextRewriter;
 use super::{PipelineError, UrlRewriter};
 use lol_html::html_content::{ContentType, Element, TextChunk};
 use lol_html::{
-    AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, Settings, element, end, text,
+    AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, Settings, doctype, element, end, text,
 };
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
@@ -23,8 +30,11 @@ use std::rc::Rc;
 /// lol_html's output is passed on in batches of about this many bytes.
 pub(crate) const OUTPUT_BATCH: usize = 16 * 1024;
 
-/// Attributes whose whole value is a URL (or, for `srcset`, a list of them).
-const URL_ATTRIBUTES: [&str; 8] = [
+/// The query parameter that marks a URL whose resource must reach the browser byte for byte.
+pub const VERBATIM_PARAMETER: &str = "sluice-verbatim=1";
+
+/// Attributes whose whole value is a URL, or a list of URLs (`srcset`, `ping`).
+const URL_ATTRIBUTES: [&str; 12] = [
     "href",
     "src",
     "action",
@@ -33,7 +43,15 @@ const URL_ATTRIBUTES: [&str; 8] = [
     "imagesrcset",
     "poster",
     "data",
+    "data-src",
+    "data-srcset",
+    "background",
+    "ping",
 ];
+
+/// Attributes whose value is text that may hold URLs: CSS (`style`), a document
+/// (`<iframe srcdoc>`).
+const TEXT_ATTRIBUTES: [(&str, &str); 2] = [("[style]", "style"), ("iframe[srcdoc]", "srcdoc")];
 
 /// What the HTML stage needs to know about the document.
 #[derive(Clone, Debug)]
@@ -41,26 +59,43 @@ pub(crate) struct HtmlOptions {
     pub urls: UrlRewriter,
     /// A complete tag to insert at the start of `<head>` (already escaped).
     pub inject: Option<String>,
+    /// The tag to insert when the document turns out to be UTF-16 (it names its charset).
+    pub inject_in_utf16: Option<String>,
     pub encoding: &'static encoding_rs::Encoding,
+    /// Follow a `<meta charset>` that differs from `encoding`.
+    pub adjust_charset: bool,
     pub max_memory: usize,
+    /// What the response's Content-Security-Policy pins by hash.
+    pub locks: InlineLocks,
 }
 
+/// What the handlers share: counts for the stats, what the document is, and what the page's
+/// policy pins.
 #[derive(Default)]
-struct Counters {
+struct Page {
     rewrites: Cell<u64>,
     injected: Cell<bool>,
+    /// A doctype, `<html>`, `<head>` or `<body>` was seen: a document, not a fragment.
+    document: Cell<bool>,
+    locks: Cell<InlineLocks>,
+    /// The `<script>` or `<style>` being read has a nonce (allowed whatever its text).
+    nonce: Cell<bool>,
 }
 
-impl Counters {
+impl Page {
     fn add_rewrites(&self, n: u64) {
         self.rewrites.set(self.rewrites.get() + n);
+    }
+
+    fn lock(&self, more: InlineLocks) {
+        self.locks.set(self.locks.get().union(more));
     }
 }
 
 pub(crate) struct HtmlStage<W> {
     rewriter: HtmlRewriter<'static, OutputBuffer>,
     output: Rc<RefCell<Vec<u8>>>,
-    counters: Rc<Counters>,
+    page: Rc<Page>,
     next: W,
 }
 
@@ -75,32 +110,42 @@ impl lol_html::OutputSink for OutputBuffer {
 impl<W: Write> HtmlStage<W> {
     pub(crate) fn new(options: HtmlOptions, next: W) -> Self {
         let output = Rc::new(RefCell::new(Vec::with_capacity(OUTPUT_BATCH * 2)));
-        let counters = Rc::new(Counters::default());
+        let page = Rc::new(Page::default());
+        page.lock(options.locks);
         let encoding = AsciiCompatibleEncoding::new(options.encoding)
             .unwrap_or_else(AsciiCompatibleEncoding::utf_8);
         let mut settings = Settings::new()
             .with_encoding(encoding)
-            .with_adjust_charset_on_meta_tag(true)
+            .with_adjust_charset_on_meta_tag(options.adjust_charset)
             .with_memory_settings(
                 MemorySettings::new().with_max_allowed_memory_usage(options.max_memory),
             );
-        for handler in handlers(&options, &counters) {
+        for handler in handlers(&options, &page) {
             settings = settings.append_element_content_handler(handler);
         }
+        let doctype_page = Rc::clone(&page);
+        settings = settings.append_document_content_handler(doctype!(move |_| {
+            doctype_page.document.set(true);
+            Ok(())
+        }));
         let inject = options.inject.clone();
-        let end_counters = Rc::clone(&counters);
+        let end_page = Rc::clone(&page);
         settings = settings.append_document_content_handler(end!(move |end| {
-            // A document with neither <head> nor <body> gets the tag at its end.
-            if let Some(tag) = inject.as_deref().filter(|_| !end_counters.injected.get()) {
+            // A document with neither <head> nor <body> gets the tag at its end; a fragment (an
+            // XHR's `<li>...</li>`, an empty body) gets none.
+            if let Some(tag) = inject.as_deref()
+                && end_page.document.get()
+                && !end_page.injected.get()
+            {
                 end.append(tag, ContentType::Html);
-                end_counters.injected.set(true);
+                end_page.injected.set(true);
             }
             Ok(())
         }));
         HtmlStage {
             rewriter: HtmlRewriter::new(settings, OutputBuffer(Rc::clone(&output))),
             output,
-            counters,
+            page,
             next,
         }
     }
@@ -115,11 +160,11 @@ impl<W: Write> HtmlStage<W> {
     }
 
     pub(crate) fn finish(mut self) -> io::Result<(W, u64, bool)> {
-        let counters = Rc::clone(&self.counters);
+        let page = Rc::clone(&self.page);
         self.rewriter.end().map_err(rewrite_error)?;
         let rest = std::mem::take(&mut *self.output.borrow_mut());
         self.next.write_all(&rest)?;
-        Ok((self.next, counters.rewrites.get(), counters.injected.get()))
+        Ok((self.next, page.rewrites.get(), page.injected.get()))
     }
 }
 
@@ -146,40 +191,89 @@ type Handler = (
 );
 
 /// The rewriting rules, as lol_html handlers.
-fn handlers(options: &HtmlOptions, counters: &Rc<Counters>) -> Vec<Handler> {
+fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
     let mut handlers = Vec::new();
 
-    for attribute in URL_ATTRIBUTES {
-        let (urls, counters) = (options.urls.clone(), Rc::clone(counters));
-        let selector = format!("[{attribute}]");
+    // URL-valued attributes. `xlink:href` (SVG) needs its colon escaped in a selector.
+    for (selector, attribute) in URL_ATTRIBUTES
+        .iter()
+        .map(|a| (format!("[{a}]"), *a))
+        .chain([("[xlink\\:href]".to_owned(), "xlink:href")])
+    {
+        let (urls, page) = (options.urls.clone(), Rc::clone(page));
         handlers.push(element!(selector, move |el: &mut Element| {
-            rewrite_attribute(el, attribute, &urls, &counters, true);
+            rewrite_url_attribute(el, attribute, &urls, &page);
             Ok(())
         }));
     }
 
-    // <meta http-equiv="refresh" content="0; url=...">, og:url, twitter:image and the like.
-    let (urls, meta_counters) = (options.urls.clone(), Rc::clone(counters));
+    for (selector, attribute) in TEXT_ATTRIBUTES {
+        let (urls, page) = (options.urls.clone(), Rc::clone(page));
+        handlers.push(element!(selector, move |el: &mut Element| {
+            if attribute != "style" || !page.locks.get().style_attributes {
+                rewrite_text_attribute(el, attribute, &urls, &page);
+            }
+            Ok(())
+        }));
+    }
+
+    // <meta http-equiv="refresh" content="0; url=...">, og:url, twitter:image and the like; a
+    // policy in <meta http-equiv="content-security-policy"> is kept consistent, and what it
+    // pins by hash is locked from here on.
+    let (urls, meta_page) = (options.urls.clone(), Rc::clone(page));
     handlers.push(element!("meta[content]", move |el: &mut Element| {
-        rewrite_attribute(el, "content", &urls, &meta_counters, false);
+        let is_policy = el
+            .get_attribute("http-equiv")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-security-policy"));
+        if !is_policy {
+            rewrite_text_attribute(el, "content", &urls, &meta_page);
+        } else if let Some(policy) = el.get_attribute("content") {
+            meta_page.lock(InlineLocks::of(&policy));
+            let _ = el.set_attribute("content", &csp::rewrite_policy(&policy, &urls));
+        }
         Ok(())
     }));
 
-    for raw_text_element in ["script", "style"] {
-        let counters = Rc::clone(counters);
+    // Inline script and style text, and the markup inside <noscript> (which lol_html reads as
+    // text). A nonce is read from the start tag, before the element's text.
+    for element in ["script", "style"] {
+        let page = Rc::clone(page);
+        handlers.push(element!(element, move |el: &mut Element| {
+            page.nonce.set(el.has_attribute("nonce"));
+            Ok(())
+        }));
+    }
+    for element in ["script", "style", "noscript"] {
+        let page = Rc::clone(page);
         let inline = RefCell::new(InlineText::new(options.urls.clone()));
-        handlers.push(text!(raw_text_element, move |chunk: &mut TextChunk| {
-            inline.borrow_mut().rewrite(chunk, &counters);
+        handlers.push(text!(element, move |chunk: &mut TextChunk| {
+            let locks = page.locks.get();
+            let pinned = match element {
+                "script" => locks.scripts,
+                "style" => locks.styles,
+                _ => false,
+            };
+            // A nonce allows the element whatever its text.
+            if !pinned || page.nonce.get() {
+                inline.borrow_mut().rewrite(chunk, &page);
+            }
             Ok(())
         }));
     }
 
+    for element in ["html", "head", "body"] {
+        let page = Rc::clone(page);
+        handlers.push(element!(element, move |_: &mut Element| {
+            page.document.set(true);
+            Ok(())
+        }));
+    }
     if let Some(tag) = &options.inject {
         for (selector, tag) in [("head", tag.clone()), ("body", tag.clone())] {
             // <head> first; a document without one gets the tag at the start of <body>.
-            let counters = Rc::clone(counters);
+            let page = Rc::clone(page);
             handlers.push(element!(selector, move |el: &mut Element| {
-                if !counters.injected.replace(true) {
+                if !page.injected.replace(true) {
                     el.prepend(&tag, ContentType::Html);
                 }
                 Ok(())
@@ -189,26 +283,49 @@ fn handlers(options: &HtmlOptions, counters: &Rc<Counters>) -> Vec<Handler> {
     handlers
 }
 
-fn rewrite_attribute(
-    el: &mut Element,
-    name: &str,
-    urls: &UrlRewriter,
-    counters: &Counters,
-    whole_value_is_url: bool,
-) {
+/// A URL-valued attribute. On an element with `integrity` the URL is pointed at the proxy with
+/// the verbatim marker, so the resource arrives with the bytes its hash was made of.
+fn rewrite_url_attribute(el: &mut Element, name: &str, urls: &UrlRewriter, page: &Page) {
     let Some(value) = el.get_attribute(name) else {
         return;
     };
-    let rewritten = if whole_value_is_url {
-        urls.rewrite_attribute(&value)
-    } else {
-        urls.rewrite_text(&value)
-    };
-    if rewritten != value {
-        // The name came from the element itself, so it is a valid attribute name.
-        let _ = el.set_attribute(name, &rewritten);
-        counters.add_rewrites(1);
+    let rewritten = urls.rewrite_attribute(&value);
+    if rewritten == value {
+        return;
     }
+    let rewritten = if el.has_attribute("integrity") && matches!(name, "src" | "href") {
+        mark_verbatim(&rewritten)
+    } else {
+        rewritten.into_owned()
+    };
+    // The name came from the element itself, so it is a valid attribute name.
+    let _ = el.set_attribute(name, &rewritten);
+    page.add_rewrites(1);
+}
+
+fn rewrite_text_attribute(el: &mut Element, name: &str, urls: &UrlRewriter, page: &Page) {
+    if let Some(value) = el.get_attribute(name)
+        && let std::borrow::Cow::Owned(rewritten) = urls.rewrite_text(&value)
+    {
+        let _ = el.set_attribute(name, &rewritten);
+        page.add_rewrites(1);
+    }
+}
+
+/// `url` with [`VERBATIM_PARAMETER`] added to its query.
+///
+/// ```text
+/// https://proxy.example/app.js      -> https://proxy.example/app.js?sluice-verbatim=1
+/// https://proxy.example/a.css?v=2#x -> https://proxy.example/a.css?v=2&sluice-verbatim=1#x
+/// ```
+fn mark_verbatim(url: &str) -> String {
+    let (resource, fragment) = match url.split_once('#') {
+        Some((resource, fragment)) => (resource, Some(fragment)),
+        None => (url, None),
+    };
+    let separator = if resource.contains('?') { '&' } else { '?' };
+    let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+    format!("{resource}{separator}{VERBATIM_PARAMETER}{fragment}")
 }
 
 /// Inline script and style text, rewritten as it streams by.
@@ -235,7 +352,7 @@ impl InlineText {
         }
     }
 
-    fn rewrite(&mut self, chunk: &mut TextChunk, counters: &Counters) {
+    fn rewrite(&mut self, chunk: &mut TextChunk, page: &Page) {
         let before = self.rewriter.rewrites();
         // Writing into a Vec cannot fail.
         let _ = self.rewriter.write_all(chunk.as_str().as_bytes());
@@ -245,10 +362,10 @@ impl InlineText {
             // starts afresh.
             let fresh = TextRewriter::new(self.urls.clone(), Vec::new());
             let rewriter = std::mem::replace(&mut self.rewriter, fresh);
-            counters.add_rewrites(rewriter.rewrites() - before);
+            page.add_rewrites(rewriter.rewrites() - before);
             out.extend(rewriter.finish().unwrap_or_default());
         } else {
-            counters.add_rewrites(self.rewriter.rewrites() - before);
+            page.add_rewrites(self.rewriter.rewrites() - before);
             out.append(self.rewriter.next_mut());
             let whole = match std::str::from_utf8(&out) {
                 Ok(_) => out.len(),

@@ -22,6 +22,7 @@
 //! );
 //! ```
 
+pub mod csp;
 mod decode;
 mod encode;
 mod encoding;
@@ -34,18 +35,22 @@ pub mod parts;
 mod settings;
 mod text;
 mod url;
+mod utf16;
 
 pub use encoding::Encoding;
 pub use error::PipelineError;
+pub use html::VERBATIM_PARAMETER;
 pub use kind::ContentKind;
 pub use settings::PipelineSettings;
 pub use url::UrlRewriter;
 
+use csp::InlineLocks;
 use decode::Decoder;
 use encode::Encoder;
 use html::{HtmlOptions, HtmlStage};
 use std::io::{self, Read, Write};
 use text::TextRewriter;
+use utf16::{ByteOrder, Utf16Html, Utf16Writer};
 
 /// Everything the pipeline needs to know about one response body.
 ///
@@ -64,6 +69,7 @@ pub struct Params {
     output: Option<Encoding>,
     inject_script: Option<String>,
     charset: Option<String>,
+    locks: InlineLocks,
     settings: PipelineSettings,
 }
 
@@ -71,13 +77,19 @@ impl Params {
     /// Rewrites `origin_host`'s URLs to `proxy_scheme://proxy_host`. By default the body is
     /// identity-encoded and of [`ContentKind::Other`] (copied untouched).
     pub fn new(origin_host: &str, proxy_scheme: &str, proxy_host: &str) -> Self {
+        Self::with_rewriter(UrlRewriter::new(origin_host, proxy_scheme, proxy_host))
+    }
+
+    /// [`new`](Self::new) with a rewriter already made.
+    pub fn with_rewriter(urls: UrlRewriter) -> Self {
         Params {
-            urls: UrlRewriter::new(origin_host, proxy_scheme, proxy_host),
+            urls,
             kind: ContentKind::Other,
             encoding: Some(Encoding::Identity),
             output: None,
             inject_script: None,
             charset: None,
+            locks: InlineLocks::default(),
             settings: PipelineSettings::new(),
         }
     }
@@ -122,6 +134,13 @@ impl Params {
         self
     }
 
+    /// What the response's Content-Security-Policy pins by hash: that inline content is left
+    /// as it is (a `<meta>` policy in the document adds to it).
+    pub fn with_inline_locks(mut self, locks: InlineLocks) -> Self {
+        self.locks = locks;
+        self
+    }
+
     /// Codec settings and limits.
     pub fn with_settings(mut self, settings: PipelineSettings) -> Self {
         self.settings = settings;
@@ -143,10 +162,21 @@ impl Params {
         &self.settings
     }
 
-    fn script_tag(&self) -> Option<String> {
-        self.inject_script
-            .as_deref()
-            .map(|src| format!(r#"<script src="{}"></script>"#, escape_attribute(src)))
+    /// The injected tag. In a document that is not UTF-8 the browser would decode the script in
+    /// the document's encoding unless told otherwise (a UTF-16 page makes any script served
+    /// without a charset unreadable), so there the tag says `charset="utf-8"`.
+    fn script_tag(&self, document_is_utf8: bool) -> Option<String> {
+        let charset = if document_is_utf8 {
+            ""
+        } else {
+            r#" charset="utf-8""#
+        };
+        self.inject_script.as_deref().map(|src| {
+            format!(
+                r#"<script src="{}"{charset}></script>"#,
+                escape_attribute(src)
+            )
+        })
     }
 
     fn html_encoding(&self) -> &'static encoding_rs::Encoding {
@@ -154,6 +184,18 @@ impl Params {
             .as_deref()
             .and_then(|label| encoding_rs::Encoding::for_label(label.trim().as_bytes()))
             .unwrap_or(encoding_rs::UTF_8)
+    }
+
+    fn html_options(&self) -> HtmlOptions {
+        HtmlOptions {
+            urls: self.urls.clone(),
+            inject: self.script_tag(self.html_encoding() == encoding_rs::UTF_8),
+            inject_in_utf16: self.script_tag(false),
+            encoding: self.html_encoding(),
+            adjust_charset: true,
+            max_memory: self.settings.max_html_memory_bytes(),
+            locks: self.locks,
+        }
     }
 }
 
@@ -298,29 +340,66 @@ fn copy_untouched<R: Read, W: Write>(
 
 /// The rewriting stage for the body's kind.
 enum Rewriter<W: Write> {
+    /// HTML before its first two bytes: a UTF-16 byte-order mark decides how the document is
+    /// read, over any header, as in browsers.
+    HtmlStart {
+        start: Vec<u8>,
+        options: Box<HtmlOptions>,
+        next: Option<W>,
+    },
     Html(Box<HtmlStage<W>>),
+    Utf16Html(Box<Utf16Html<W>>),
     Text(Box<TextRewriter<W>>),
 }
 
 impl<W: Write> Rewriter<W> {
     fn new(params: &Params, next: W) -> Self {
         match params.kind {
-            ContentKind::Html => Rewriter::Html(Box::new(HtmlStage::new(
-                HtmlOptions {
-                    urls: params.urls.clone(),
-                    inject: params.script_tag(),
-                    encoding: params.html_encoding(),
-                    max_memory: params.settings.max_html_memory_bytes(),
-                },
-                next,
-            ))),
+            ContentKind::Html => Rewriter::HtmlStart {
+                start: Vec::with_capacity(2),
+                options: Box::new(params.html_options()),
+                next: Some(next),
+            },
             _ => Rewriter::Text(Box::new(TextRewriter::new(params.urls.clone(), next))),
         }
     }
 
-    fn finish(self) -> io::Result<(W, u64, bool)> {
+    /// Chooses the HTML stage by the document's first bytes (a UTF-16 byte-order mark, else
+    /// the charset), and hands it those bytes.
+    fn start_html(&mut self) -> io::Result<()> {
+        let Rewriter::HtmlStart {
+            start,
+            options,
+            next,
+        } = self
+        else {
+            return Ok(());
+        };
+        let start = std::mem::take(start);
+        let next = next.take().expect("an HTML start is left once");
+        let order = ByteOrder::of_bom(&start).or_else(|| ByteOrder::of_encoding(options.encoding));
+        *self = match order {
+            Some(order) => {
+                let utf8 = HtmlOptions {
+                    encoding: encoding_rs::UTF_8,
+                    adjust_charset: false,
+                    inject: options.inject_in_utf16.clone(),
+                    ..(**options).clone()
+                };
+                let html = HtmlStage::new(utf8, Utf16Writer::new(order, next));
+                Rewriter::Utf16Html(Box::new(Utf16Html::new(html, order)))
+            }
+            None => Rewriter::Html(Box::new(HtmlStage::new((**options).clone(), next))),
+        };
+        self.write_all(&start)
+    }
+
+    fn finish(mut self) -> io::Result<(W, u64, bool)> {
+        self.start_html()?;
         match self {
+            Rewriter::HtmlStart { .. } => unreachable!("started above"),
             Rewriter::Html(stage) => stage.finish(),
+            Rewriter::Utf16Html(stage) => stage.finish(),
             Rewriter::Text(stage) => {
                 let rewrites = stage.rewrites();
                 Ok((stage.finish()?, rewrites, false))
@@ -332,14 +411,26 @@ impl<W: Write> Rewriter<W> {
 impl<W: Write> Write for Rewriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
+            Rewriter::HtmlStart { start, .. } => {
+                let take = (2 - start.len()).min(buf.len());
+                start.extend_from_slice(&buf[..take]);
+                if start.len() == 2 {
+                    self.start_html()?;
+                    self.write_all(&buf[take..])?;
+                }
+                Ok(buf.len())
+            }
             Rewriter::Html(stage) => stage.write(buf),
+            Rewriter::Utf16Html(stage) => stage.write(buf),
             Rewriter::Text(stage) => stage.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
+            Rewriter::HtmlStart { next, .. } => next.as_mut().map_or(Ok(()), Write::flush),
             Rewriter::Html(stage) => stage.flush(),
+            Rewriter::Utf16Html(stage) => stage.flush(),
             Rewriter::Text(stage) => stage.flush(),
         }
     }

@@ -4,7 +4,7 @@
 //! but not yet be decided) are held back and carried over to the next write, so a URL split across
 //! origin chunks is still found and memory stays at one chunk plus a few dozen bytes.
 
-use super::url::{Scan, UrlRewriter};
+use super::url::{Scan, UrlRewriter, lowercase};
 use std::io::{self, Write};
 
 /// Replaces the origin's URLs in a byte stream and writes the result to `next`.
@@ -37,9 +37,10 @@ impl<W: Write> TextRewriter<W> {
 
     /// Writes what is decided of `buf` and returns how much of it that was.
     fn emit(&mut self, buf: &[u8], complete: bool) -> io::Result<usize> {
+        let lower = lowercase(buf);
         let mut copied = 0;
         loop {
-            match self.urls.scan(buf, copied, complete) {
+            match self.urls.scan(&lower, copied, complete) {
                 Scan::Found(m) => {
                     self.next.write_all(&buf[copied..m.start])?;
                     self.next.write_all(self.urls.replacement(m.form))?;
@@ -100,8 +101,8 @@ mod tests {
 
     #[test]
     fn finds_urls_split_across_every_boundary() {
-        let input = br#"a="https://www.publisher.example/x";b="\/\/www.publisher.example\/y";c="https://cdn.www.publisher.example/";"#;
-        let expected = br#"a="https://proxy.example/x";b="\/\/proxy.example\/y";c="https://cdn.www.publisher.example/";"#;
+        let input = br#"a="https://www.publisher.example/x";b="\/\/www.publisher.example\/y";c="https://cdn.www.publisher.example/";d="HTTP://WWW.PUBLISHER.EXAMPLE./z";"#;
+        let expected = br#"a="https://proxy.example/x";b="\/\/proxy.example\/y";c="https://cdn.www.publisher.example/";d="https://proxy.example/z";"#;
         for piece in 1..=input.len() {
             assert_eq!(
                 String::from_utf8_lossy(&rewrite_in_pieces(input, piece)),

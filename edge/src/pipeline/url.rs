@@ -12,10 +12,17 @@
 //! | `\/\/host` (JSON)             | `\/\/{proxy}`                  |
 //! | `host:8443` (any of the above)| the port is dropped with it    |
 //!
-//! Hosts match exactly: the byte after the host may not continue a host name, so
-//! `cdn.www.publisher.example` and `www.publisher.example.evil` are left alone, and neither is
-//! `//host@elsewhere` (userinfo that points to another host). A bare host (`host/path` with no
-//! `//`) is rewritten only where the whole value is a URL: see [`UrlRewriter::rewrite_attribute`].
+//! Hosts match in any letter case (`https://WWW.Publisher.Example/` is the same URL) and with
+//! the trailing dot of a fully qualified name (`https://www.publisher.example./a`), and they match
+//! exactly: the byte after the host may not continue a host name, so `cdn.www.publisher.example`
+//! and `www.publisher.example.evil` are left alone, and neither is `//host@elsewhere` (userinfo
+//! that points to another host). A dot after the host followed by anything but `/`, `?`, `#` or a
+//! port is punctuation and stays (`see https://www.publisher.example.`). A bare host (`host/path`
+//! with no `//`) is rewritten only where the whole value is a URL: see
+//! [`UrlRewriter::rewrite_attribute`].
+//!
+//! Matching runs on a lowercased copy of the text, made once per buffer; what is not replaced is
+//! copied from the original bytes.
 
 use memchr::memmem;
 use std::borrow::Cow;
@@ -76,7 +83,7 @@ pub struct UrlRewriter {
 impl UrlRewriter {
     /// A rewriter from `origin_host` (e.g. `www.publisher.example`) to `proxy_scheme://proxy_host`.
     pub fn new(origin_host: &str, proxy_scheme: &str, proxy_host: &str) -> Self {
-        let host = origin_host.as_bytes().to_vec();
+        let host = origin_host.to_ascii_lowercase().into_bytes();
         UrlRewriter {
             finder: memmem::Finder::new(&host).into_owned(),
             host,
@@ -88,9 +95,19 @@ impl UrlRewriter {
         }
     }
 
-    /// The host whose URLs are rewritten.
+    /// The host whose URLs are rewritten (in lower case).
     pub fn origin_host(&self) -> &str {
         std::str::from_utf8(&self.host).unwrap_or_default()
+    }
+
+    /// What an absolute URL on the origin host becomes: `{scheme}://{proxy host}`.
+    pub fn proxy_origin(&self) -> &str {
+        std::str::from_utf8(&self.absolute).unwrap_or_default()
+    }
+
+    /// The proxy host (with its port, if any).
+    pub fn proxy_host(&self) -> &str {
+        &self.proxy_host
     }
 
     /// How many bytes at the end of an unfinished buffer must be held back, because a URL that
@@ -109,21 +126,22 @@ impl UrlRewriter {
         }
     }
 
-    /// Finds the next URL in `buf[from..]`. `complete` says whether `buf` is the whole text; when
-    /// it is not, a host too close to the end to decide is reported through [`Scan::Until`].
-    pub(crate) fn scan(&self, buf: &[u8], from: usize, complete: bool) -> Scan {
+    /// Finds the next URL in `buf[from..]`; `lower` is `buf` lowercased (see [`lowercase`]).
+    /// `complete` says whether `buf` is the whole text; when it is not, a host too close to the
+    /// end to decide is reported through [`Scan::Until`].
+    pub(crate) fn scan(&self, lower: &[u8], from: usize, complete: bool) -> Scan {
         let undecided = |at: usize| Scan::Until {
             safe: at.saturating_sub(MAX_PREFIX).max(from),
         };
         let mut cursor = from;
-        while let Some(offset) = self.finder.find(&buf[cursor..]) {
+        while let Some(offset) = self.finder.find(&lower[cursor..]) {
             let at = cursor + offset;
             let after = at + self.host.len();
-            match host_end(&buf[after..], complete) {
+            match host_end(&lower[after..], complete) {
                 HostEnd::Undecided => return undecided(at),
                 HostEnd::No => {}
                 HostEnd::Yes(suffix) => {
-                    if let Some((prefix, form)) = prefix_before(&buf[..at])
+                    if let Some((prefix, form)) = prefix_before(&lower[..at])
                         && at - prefix >= from
                     {
                         return Scan::Found(Match {
@@ -137,30 +155,47 @@ impl UrlRewriter {
             cursor = at + 1;
         }
         if complete {
-            Scan::Until { safe: buf.len() }
+            Scan::Until { safe: lower.len() }
         } else {
-            undecided(buf.len().saturating_sub(self.host.len() + MAX_SUFFIX - 1))
+            undecided(lower.len().saturating_sub(self.host.len() + MAX_SUFFIX - 1))
+        }
+    }
+
+    /// Rewrites every URL of the origin host in complete bytes (a header value, a text).
+    ///
+    /// ```
+    /// use sluice_edge::pipeline::UrlRewriter;
+    /// let urls = UrlRewriter::new("www.publisher.example", "https", "proxy.example");
+    /// assert_eq!(
+    ///     &*urls.rewrite_bytes(b"<https://WWW.Publisher.Example./a.css>; rel=preload"),
+    ///     b"<https://proxy.example/a.css>; rel=preload"
+    /// );
+    /// ```
+    pub fn rewrite_bytes<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+        let lower = lowercase(bytes);
+        let mut out: Option<Vec<u8>> = None;
+        let mut copied = 0;
+        while let Scan::Found(m) = self.scan(&lower, copied, true) {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(bytes.len() + 64));
+            out.extend_from_slice(&bytes[copied..m.start]);
+            out.extend_from_slice(self.replacement(m.form));
+            copied = m.end;
+        }
+        match out {
+            None => Cow::Borrowed(bytes),
+            Some(mut out) => {
+                out.extend_from_slice(&bytes[copied..]);
+                Cow::Owned(out)
+            }
         }
     }
 
     /// Rewrites every URL of the origin host in a complete text.
     pub fn rewrite_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let bytes = text.as_bytes();
-        let mut out: Option<Vec<u8>> = None;
-        let mut copied = 0;
-        let mut from = 0;
-        while let Scan::Found(m) = self.scan(bytes, from, true) {
-            let out = out.get_or_insert_with(|| Vec::with_capacity(bytes.len() + 64));
-            out.extend_from_slice(&bytes[copied..m.start]);
-            out.extend_from_slice(self.replacement(m.form));
-            copied = m.end;
-            from = m.end;
-        }
-        match out {
-            None => Cow::Borrowed(text),
-            Some(mut out) => {
-                out.extend_from_slice(&bytes[copied..]);
-                // Only ASCII was cut out and spliced in, so the text stays UTF-8.
+        match self.rewrite_bytes(text.as_bytes()) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            // Only ASCII was cut out and spliced in, so the text stays UTF-8.
+            Cow::Owned(out) => {
                 Cow::Owned(String::from_utf8(out).expect("ASCII splices keep UTF-8 valid"))
             }
         }
@@ -169,15 +204,26 @@ impl UrlRewriter {
     /// Rewrites a URL-valued attribute: everything [`rewrite_text`](Self::rewrite_text) does,
     /// plus a value that starts with the bare host (`www.publisher.example/path`).
     pub fn rewrite_attribute<'a>(&self, value: &'a str) -> Cow<'a, str> {
-        let bytes = value.as_bytes();
-        if bytes.starts_with(&self.host)
-            && let HostEnd::Yes(suffix) = host_end(&bytes[self.host.len()..], true)
+        let lower = lowercase(value.as_bytes());
+        if lower.starts_with(&self.host)
+            && let HostEnd::Yes(suffix) = host_end(&lower[self.host.len()..], true)
         {
             let rest = &value[self.host.len() + suffix..];
             return Cow::Owned(format!("{}{}", self.proxy_host, self.rewrite_text(rest)));
         }
         self.rewrite_text(value)
     }
+
+    /// Whether `value` is a URL on the origin host (absolute, protocol-relative or, for a
+    /// whole URL-valued attribute, starting with the bare host).
+    pub fn is_origin_url(&self, value: &str) -> bool {
+        self.rewrite_attribute(value) != value
+    }
+}
+
+/// `bytes` in ASCII lower case: what the matcher searches.
+pub(crate) fn lowercase(bytes: &[u8]) -> Vec<u8> {
+    bytes.to_ascii_lowercase()
 }
 
 enum HostEnd {
@@ -200,10 +246,18 @@ fn host_end(rest: &[u8], complete: bool) -> HostEnd {
         None if complete => HostEnd::Yes(0),
         None => HostEnd::Undecided,
         Some(&b) if is_host_byte(b) || b == b'@' => HostEnd::No,
-        // A dot ends the host only when no label follows ("see https://host." ends a sentence).
+        // A dot followed by a label continues the name (another host). The trailing dot of a
+        // fully qualified name is part of the host when a path, query, fragment or port follows;
+        // otherwise it is punctuation ("see https://host." ends a sentence).
         Some(b'.') => match rest.get(1) {
             None if need(2) => HostEnd::Undecided,
-            Some(&b) if is_host_byte(b) => HostEnd::No,
+            Some(&b) if is_host_byte(b) || b == b'@' => HostEnd::No,
+            Some(b'/' | b'?' | b'#') => HostEnd::Yes(1),
+            Some(b':') => match host_end(&rest[1..], complete) {
+                HostEnd::Yes(port) if port > 0 => HostEnd::Yes(1 + port),
+                HostEnd::Undecided => HostEnd::Undecided,
+                _ => HostEnd::Yes(0),
+            },
             _ => HostEnd::Yes(0),
         },
         Some(b':') => {
@@ -283,6 +337,28 @@ mod tests {
                 "url(https://www.publisher.example/i.png)",
                 "url(https://proxy.example/i.png)",
             ),
+            ("https://WWW.PUBLISHER.EXAMPLE/a", "https://proxy.example/a"),
+            (
+                "HTTPS://Www.Publisher.Example:8443/a",
+                "https://proxy.example/a",
+            ),
+            ("//WWW.publisher.EXAMPLE/a", "//proxy.example/a"),
+            (
+                "https://www.publisher.example./a",
+                "https://proxy.example/a",
+            ),
+            (
+                "https://www.publisher.example.?q",
+                "https://proxy.example?q",
+            ),
+            (
+                "https://www.publisher.example.:8443/a",
+                "https://proxy.example/a",
+            ),
+            (
+                r"HTTPS:\/\/WWW.PUBLISHER.EXAMPLE\/a",
+                r"https:\/\/proxy.example\/a",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(urls().rewrite_text(input), expected, "input: {input}");
@@ -299,6 +375,8 @@ mod tests {
             "https://www.publisher.example-cdn.net/",
             "www.publisher.example/a",
             "https://www.publisher.example:80x/",
+            "https://WWW.PUBLISHER.EXAMPLE.EVIL/a",
+            "https://www.publisher.example.@evil.example/",
         ] {
             assert_eq!(urls().rewrite_text(input), input);
         }
@@ -327,6 +405,8 @@ mod tests {
         assert_eq!(u.scan(buf, 0, false), Scan::Until { safe: 0 });
         let buf = b"abc https://www.publisher.example";
         // Only the bytes before the longest possible scheme prefix are decided.
+        assert_eq!(u.scan(buf, 0, false), Scan::Until { safe: 2 });
+        let buf = b"abc https://www.publisher.example.";
         assert_eq!(u.scan(buf, 0, false), Scan::Until { safe: 2 });
         let buf = b"plain text with nothing in it at all, long enough to emit";
         match u.scan(buf, 0, false) {

@@ -1,11 +1,12 @@
-//! The streaming gate: which of the three paths a response takes.
+//! The streaming gate: which path a response takes.
 //!
-//! | path          | when                                                                   |
-//! |---------------|------------------------------------------------------------------------|
-//! | `Stream`      | 2xx (not 204/205/206) to a method with a body, rewritable content, an encoding the pipeline decodes, no HTML post-processor |
-//! | `Buffered`    | the same, but HTML with a post-processor that needs the whole document |
-//! | `PassThrough` | everything else: HEAD, non-2xx, 204/205/206, other content types, unknown or stacked encodings |
-//! | `Refuse`      | a status the client cannot be sent: an informational status as the final answer (`101 Switching Protocols`), or one above 599: a 502 |
+//! | path           | when                                                                  |
+//! |----------------|-----------------------------------------------------------------------|
+//! | `Stream`       | 2xx (not 204/205/206) to a method with a body, rewritable content, an encoding the pipeline decodes, an HTML charset it reads, no HTML post-processor |
+//! | `Buffered`     | the same, but HTML with a post-processor that needs the whole document |
+//! | `RefetchWhole` | a part (206) or a refused range (416) of rewritable content the client asked a range of: the origin is asked again for the whole, which is rewritten and sent as a 200 (a server may always answer a range request with the whole) |
+//! | `PassThrough`  | everything else: HEAD, non-2xx, 204/205/206 of other content, other content types, unknown or stacked encodings, HTML in a charset that is not ASCII-compatible (other than UTF-16, which is transcoded), and resources asked for verbatim (Subresource Integrity) |
+//! | `Refuse`       | a status the client cannot be sent (`101 Switching Protocols`, above 599), or partial content of a rewritable type nobody asked a part of: a 502 |
 
 use crate::pipeline::{ContentKind, Encoding};
 
@@ -24,6 +25,11 @@ pub struct GateInput<'a> {
     pub encoding: Option<Encoding>,
     /// Whether HTML post-processors are configured.
     pub html_post_processors: bool,
+    /// The client asked for part of the resource (`Range`).
+    pub range_requested: bool,
+    /// The client asked for the resource's exact bytes: its URL carries the verbatim marker an
+    /// element with `integrity` was given.
+    pub verbatim: bool,
 }
 
 /// Which way the response goes.
@@ -43,6 +49,8 @@ pub enum ResponsePath {
         /// Its content coding.
         encoding: Encoding,
     },
+    /// Asked for again without the client's range: the answer is decided anew.
+    RefetchWhole,
     /// Sent on unmodified, host-side.
     PassThrough(PassReason),
     /// Not sendable to the client: answered with a 502 and this reason.
@@ -60,6 +68,10 @@ pub enum PassReason {
     ContentType,
     /// An encoding the pipeline does not decode.
     Encoding,
+    /// HTML in a charset that is not ASCII-compatible (ISO-2022-JP, the replacement encoding).
+    Charset,
+    /// A resource whose exact bytes an integrity check expects.
+    Verbatim,
 }
 
 /// Decides the path of a response.
@@ -73,15 +85,17 @@ pub enum PassReason {
 ///     content_type: Some("text/html; charset=utf-8"),
 ///     encoding: Some(Encoding::Brotli),
 ///     html_post_processors: false,
+///     range_requested: false,
+///     verbatim: false,
 /// };
 /// assert_eq!(
 ///     decide(&input),
 ///     ResponsePath::Stream { kind: ContentKind::Html, encoding: Encoding::Brotli }
 /// );
-/// assert_eq!(
-///     decide(&GateInput { status: 206, ..input }),
-///     ResponsePath::PassThrough(PassReason::Status)
-/// );
+/// let part = GateInput { status: 206, range_requested: true, ..input };
+/// assert_eq!(decide(&part), ResponsePath::RefetchWhole);
+/// let video = GateInput { content_type: Some("video/mp4"), ..part };
+/// assert_eq!(decide(&video), ResponsePath::PassThrough(PassReason::Status));
 /// ```
 pub fn decide(input: &GateInput<'_>) -> ResponsePath {
     if input.status < 200 {
@@ -95,12 +109,30 @@ pub fn decide(input: &GateInput<'_>) -> ResponsePath {
     if input.method.eq_ignore_ascii_case("HEAD") {
         return ResponsePath::PassThrough(PassReason::NoBodyMethod);
     }
+    if input.verbatim {
+        return ResponsePath::PassThrough(PassReason::Verbatim);
+    }
+    let content_type = input.content_type.unwrap_or("");
+    let kind = ContentKind::from_content_type(content_type);
+    if kind.is_rewritten() && matches!(input.status, 206 | 416) {
+        // A part of a rewritten resource would reach the client un-rewritten (and ranges of
+        // the origin's bytes do not apply to Sluice's): ask for the whole instead.
+        return match (input.range_requested, input.status) {
+            (true, _) => ResponsePath::RefetchWhole,
+            (false, 206) => ResponsePath::Refuse(
+                "the origin answered with part of a page Sluice rewrites, and no part was asked for",
+            ),
+            (false, _) => ResponsePath::PassThrough(PassReason::Status),
+        };
+    }
     if !(200..300).contains(&input.status) || matches!(input.status, 204..=206) {
         return ResponsePath::PassThrough(PassReason::Status);
     }
-    let kind = ContentKind::from_content_type(input.content_type.unwrap_or(""));
     if !kind.is_rewritten() {
         return ResponsePath::PassThrough(PassReason::ContentType);
+    }
+    if kind == ContentKind::Html && !html_charset_is_readable(content_type) {
+        return ResponsePath::PassThrough(PassReason::Charset);
     }
     let Some(encoding) = input.encoding else {
         return ResponsePath::PassThrough(PassReason::Encoding);
@@ -109,6 +141,22 @@ pub fn decide(input: &GateInput<'_>) -> ResponsePath {
         ResponsePath::Buffered { kind, encoding }
     } else {
         ResponsePath::Stream { kind, encoding }
+    }
+}
+
+/// Whether the HTML stage reads the charset a Content-Type names: any ASCII-compatible one,
+/// and UTF-16 (transcoded). An unknown label is read as UTF-8, as browsers do.
+fn html_charset_is_readable(content_type: &str) -> bool {
+    let Some(label) = super::response::charset_of(content_type) else {
+        return true;
+    };
+    match encoding_rs::Encoding::for_label(label.as_bytes()) {
+        Some(encoding) => {
+            encoding.is_ascii_compatible()
+                || encoding == encoding_rs::UTF_16LE
+                || encoding == encoding_rs::UTF_16BE
+        }
+        None => true,
     }
 }
 
@@ -123,6 +171,8 @@ mod tests {
             content_type: Some("text/html"),
             encoding: Some(Encoding::Identity),
             html_post_processors: false,
+            range_requested: false,
+            verbatim: false,
         }
     }
 
@@ -193,6 +243,7 @@ mod tests {
             (
                 GateInput {
                     status: 206,
+                    content_type: Some("video/mp4"),
                     ..page()
                 },
                 PassReason::Status,
@@ -243,6 +294,80 @@ mod tests {
                 matches!(decide(&input), ResponsePath::Refuse(_)),
                 "{status}"
             );
+        }
+    }
+
+    #[test]
+    fn asks_for_the_whole_of_a_part_of_rewritable_content() {
+        for status in [206, 416] {
+            let part = GateInput {
+                status,
+                range_requested: true,
+                ..page()
+            };
+            assert_eq!(decide(&part), ResponsePath::RefetchWhole, "{status}");
+        }
+        let unasked = GateInput {
+            status: 206,
+            ..page()
+        };
+        assert!(matches!(decide(&unasked), ResponsePath::Refuse(_)));
+        let media = GateInput {
+            status: 206,
+            range_requested: true,
+            content_type: Some("video/webm"),
+            ..page()
+        };
+        assert_eq!(
+            decide(&media),
+            ResponsePath::PassThrough(PassReason::Status)
+        );
+    }
+
+    #[test]
+    fn passes_through_what_must_keep_its_bytes_or_cannot_be_read() {
+        let verbatim = GateInput {
+            verbatim: true,
+            content_type: Some("application/javascript"),
+            ..page()
+        };
+        assert_eq!(
+            decide(&verbatim),
+            ResponsePath::PassThrough(PassReason::Verbatim)
+        );
+        for (charset, path) in [
+            (
+                "iso-2022-jp",
+                ResponsePath::PassThrough(PassReason::Charset),
+            ),
+            (
+                "utf-16",
+                ResponsePath::Stream {
+                    kind: ContentKind::Html,
+                    encoding: Encoding::Identity,
+                },
+            ),
+            (
+                "windows-1252",
+                ResponsePath::Stream {
+                    kind: ContentKind::Html,
+                    encoding: Encoding::Identity,
+                },
+            ),
+            (
+                "no-such-charset",
+                ResponsePath::Stream {
+                    kind: ContentKind::Html,
+                    encoding: Encoding::Identity,
+                },
+            ),
+        ] {
+            let content_type = format!("text/html; charset={charset}");
+            let input = GateInput {
+                content_type: Some(&content_type),
+                ..page()
+            };
+            assert_eq!(decide(&input), path, "{charset}");
         }
     }
 }

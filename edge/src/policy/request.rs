@@ -4,6 +4,7 @@
 use super::cookies;
 use super::headers::{Headers, NonUtf8, text};
 use super::identity::{self, IdentityAction};
+use crate::pipeline::VERBATIM_PARAMETER;
 use std::net::IpAddr;
 
 /// Hop-by-hop headers (RFC 9110 7.6.1) and what the client may not claim about forwarding.
@@ -70,6 +71,35 @@ pub fn parse_target(method: &str, raw: &[u8]) -> Target {
         Ok(_) => Target::Invalid("the request URL has no host".to_owned()),
         Err(error) => Target::Invalid(format!("the request URL does not parse: {error}")),
     }
+}
+
+/// Takes the verbatim marker off a target: `(the target the origin is asked for, whether the
+/// client asked for the resource's exact bytes)`. The HTML stage marks the URLs of elements with
+/// `integrity` this way ([`VERBATIM_PARAMETER`]), so that their resources pass through untouched
+/// and the browser's integrity check holds; the origin never sees the marker.
+///
+/// ```
+/// use sluice_edge::policy::request::take_verbatim;
+/// assert_eq!(take_verbatim("/app.js?sluice-verbatim=1"), ("/app.js".to_owned(), true));
+/// assert_eq!(take_verbatim("/a.css?v=2&sluice-verbatim=1"), ("/a.css?v=2".to_owned(), true));
+/// assert_eq!(take_verbatim("/a?b=1"), ("/a?b=1".to_owned(), false));
+/// ```
+pub fn take_verbatim(target: &str) -> (String, bool) {
+    let Some((path, query)) = target.split_once('?') else {
+        return (target.to_owned(), false);
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|param| *param != VERBATIM_PARAMETER)
+        .collect();
+    if kept.len() == query.split('&').count() {
+        return (target.to_owned(), false);
+    }
+    let target = match kept.join("&") {
+        rest if rest.is_empty() => path.to_owned(),
+        rest => format!("{path}?{rest}"),
+    };
+    (target, true)
 }
 
 /// Restricts a client's `Accept-Encoding` to what the pipeline decodes, keeping the client's

@@ -2,9 +2,11 @@
 //! headers every response leaves with. Every rule works on raw bytes, so an origin's non-UTF-8
 //! header values pass through unchanged, and a value Sluice edits keeps its other bytes.
 
+use super::cookies;
 use super::headers::{Headers, NonUtf8, ReadHeaders, list_elements, text};
 use super::identity::{self, IdentityAction};
-use crate::pipeline::Encoding;
+use crate::pipeline::csp::{self, InlineLocks};
+use crate::pipeline::{Encoding, UrlRewriter};
 
 /// Headers that describe the origin's exact bytes and so are wrong once the body is rewritten.
 pub const DROPPED_WHEN_MODIFIED: [&str; 5] = [
@@ -70,6 +72,97 @@ pub fn content_type(headers: &impl ReadHeaders) -> Option<String> {
             .collect::<Vec<_>>()
             .join(", "),
     )
+}
+
+/// The `charset` parameter of a Content-Type, unquoted.
+///
+/// ```
+/// use sluice_edge::policy::response::charset_of;
+/// assert_eq!(charset_of("text/html; charset=\"UTF-16\""), Some("UTF-16"));
+/// assert_eq!(charset_of("text/html"), None);
+/// ```
+pub fn charset_of(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+    })
+}
+
+/// Headers whose value holds URLs, rewritten like a body's URLs wherever they point at the
+/// publisher's host: a redirect must not send the reader off the proxy, a preload must fetch
+/// what the page will use, reports must come back through the proxy.
+pub const URL_HEADERS: [&str; 6] = [
+    "location",
+    "content-location",
+    "refresh",
+    "link",
+    "reporting-endpoints",
+    "report-to",
+];
+
+/// Content-Security-Policy headers: kept consistent with the rewritten URLs
+/// ([`csp::rewrite_policy`]).
+pub const POLICY_HEADERS: [&str; 2] = [
+    "content-security-policy",
+    "content-security-policy-report-only",
+];
+
+/// Points the origin's URL-bearing headers at the proxy: the [`URL_HEADERS`], the
+/// [`POLICY_HEADERS`], and the `Domain` of the origin's cookies
+/// ([`cookies::set_cookie_for_proxy`]). Every path applies it, redirects included.
+pub fn rewrite_header_urls(headers: &mut impl Headers, urls: &UrlRewriter) {
+    for name in URL_HEADERS {
+        edit_each(headers, name, |value| match urls.rewrite_bytes(value) {
+            std::borrow::Cow::Owned(rewritten) => Some(rewritten),
+            std::borrow::Cow::Borrowed(_) => None,
+        });
+    }
+    for name in POLICY_HEADERS {
+        edit_each(headers, name, |value| {
+            let policy = std::str::from_utf8(value).ok()?;
+            let rewritten = csp::rewrite_policy(policy, urls);
+            (rewritten != policy).then(|| rewritten.into_bytes())
+        });
+    }
+    edit_each(
+        headers,
+        "set-cookie",
+        |value| match cookies::set_cookie_for_proxy(value, urls.origin_host(), urls.proxy_host()) {
+            std::borrow::Cow::Owned(fixed) => Some(fixed),
+            std::borrow::Cow::Borrowed(_) => None,
+        },
+    );
+}
+
+/// Applies `edit` to every value of `name`, keeping their order; `None` keeps a value as it is.
+fn edit_each(headers: &mut impl Headers, name: &str, edit: impl Fn(&[u8]) -> Option<Vec<u8>>) {
+    let values: Vec<Vec<u8>> = headers
+        .get_all(name)
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    let edited: Vec<Option<Vec<u8>>> = values.iter().map(|v| edit(v)).collect();
+    if edited.iter().all(Option::is_none) {
+        return;
+    }
+    headers.remove(name);
+    for (value, edited) in values.iter().zip(edited) {
+        headers.append(name, edited.as_deref().unwrap_or(value));
+    }
+}
+
+/// What the response's enforced Content-Security-Policy pins by hash (every policy of every
+/// line must be satisfied; a report-only policy pins nothing).
+pub fn inline_locks(headers: &impl ReadHeaders) -> InlineLocks {
+    headers
+        .get_all("content-security-policy")
+        .into_iter()
+        .filter_map(|line| std::str::from_utf8(line).ok())
+        .flat_map(|line| line.split(','))
+        .map(InlineLocks::of)
+        .fold(InlineLocks::default(), InlineLocks::union)
 }
 
 /// Adjusts the headers of a response whose body Sluice rewrites: drops length and digests,
@@ -267,6 +360,73 @@ mod tests {
             assert_eq!(h.get(name), None, "{name}");
         }
         assert_eq!(h.get_str("set-cookie"), Some("a=1"));
+    }
+
+    #[test]
+    fn url_bearing_headers_point_at_the_proxy() {
+        let urls = UrlRewriter::new("www.publisher.example", "http", "127.0.0.1:7676");
+        let mut h = HeaderList::from_pairs([
+            ("Location", &b"https://WWW.publisher.example/login?next=%2F"[..]),
+            ("Content-Location", b"//www.publisher.example/a"),
+            ("Refresh", b"5; url=https://www.publisher.example/b"),
+            ("Link", b"<https://www.publisher.example/app.css>; rel=preload; as=style"),
+            ("Link", b"<https://cdn.example/x.js>; rel=preload"),
+            (
+                "Content-Security-Policy",
+                b"script-src https://www.publisher.example 'sha256-x='; report-uri https://www.publisher.example/csp",
+            ),
+            ("Set-Cookie", b"session=caf\xe9; Domain=www.publisher.example; Path=/"),
+            ("Set-Cookie", b"other=1; Domain=elsewhere.example"),
+            ("X-Custom", b"https://www.publisher.example/untouched"),
+        ]);
+        rewrite_header_urls(&mut h, &urls);
+        let value = |name| {
+            h.get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(value("location"), ["http://127.0.0.1:7676/login?next=%2F"]);
+        assert_eq!(value("content-location"), ["//127.0.0.1:7676/a"]);
+        assert_eq!(value("refresh"), ["5; url=http://127.0.0.1:7676/b"]);
+        assert_eq!(
+            value("link"),
+            [
+                "<http://127.0.0.1:7676/app.css>; rel=preload; as=style",
+                "<https://cdn.example/x.js>; rel=preload"
+            ]
+        );
+        assert_eq!(
+            value("content-security-policy"),
+            [
+                "script-src https://www.publisher.example http://127.0.0.1:7676 'sha256-x='; report-uri http://127.0.0.1:7676/csp"
+            ]
+        );
+        assert_eq!(h.get_all("set-cookie")[0], b"session=caf\xe9; Path=/");
+        assert_eq!(
+            h.get_all("set-cookie")[1],
+            b"other=1; Domain=elsewhere.example"
+        );
+        assert_eq!(
+            h.get_str("x-custom"),
+            Some("https://www.publisher.example/untouched")
+        );
+    }
+
+    #[test]
+    fn only_an_enforced_policy_with_hashes_locks_inline_content() {
+        let h = HeaderList::from_pairs([
+            (
+                "content-security-policy",
+                "default-src 'self', style-src 'sha256-a='",
+            ),
+            (
+                "content-security-policy-report-only",
+                "script-src 'sha256-b='",
+            ),
+        ]);
+        let locks = inline_locks(&h);
+        assert!(locks.styles && !locks.scripts);
     }
 
     #[test]

@@ -9,14 +9,15 @@
 //! markers. The browser part needs Debian's chromium and chromium-driver; it installs them with
 //! apt-get when missing (as root), and is skipped, saying so, when it cannot.
 
+use harness::browser::{Browser, Chromium};
 use harness::measure::{
     compress, compress_pieces, full_speed, heap_of_one_request, synthetic_html,
 };
-use harness::{Edge, EdgeBuilder, Script, ScriptedOrigin, Wire, WireRequest, demo};
-use serde_json::{Value, json};
+use harness::{Edge, EdgeBuilder, Script, ScriptedOrigin, Wire, demo};
+use serde_json::Value;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const HOST: &str = "www.publisher.example";
@@ -179,139 +180,59 @@ async fn timing(runs: usize) -> Result<String> {
     Ok(out)
 }
 
-/// A WebDriver session against chromedriver, over the harness's own HTTP/1.1 client.
-struct Driver {
-    process: Child,
-    addr: String,
-}
-
-impl Driver {
-    fn start() -> Result<Driver> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let process = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let addr = format!("127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(&addr).is_err() {
-            if Instant::now() > deadline {
-                return Err("chromedriver did not start".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(Driver { process, addr })
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
-        let mut request =
-            WireRequest::new(self.addr.clone(), method, path).timeout(Duration::from_secs(60));
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
-        }
-        let wire = request.send().await?;
-        let value: Value = serde_json::from_slice(wire.body())?;
-        if wire.status() != 200 {
-            return Err(format!("WebDriver {method} {path}: {value}").into());
-        }
-        Ok(value["value"].clone())
-    }
-
-    /// Loads `url` in a fresh browser profile and returns its navigation and paint timings.
-    async fn load(&self, url: &str, profile: &Path) -> Result<Value> {
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                         "--disable-background-networking", "--disable-component-update",
-                         "--disable-sync", "--disable-quic",
-                         format!("--user-data-dir={}", profile.display())]
-            }
-        }}});
-        let session = self.call("POST", "/session", Some(caps)).await?;
-        let id = session["sessionId"]
-            .as_str()
-            .ok_or("no session id")?
-            .to_owned();
-        self.call(
-            "POST",
-            &format!("/session/{id}/url"),
-            Some(json!({"url": url})),
-        )
+/// Navigation and paint timings of one load of `url`, in a fresh browser (no cache).
+async fn timings(chromium: &Chromium, url: &str) -> Result<Value> {
+    let browser = Browser::start(chromium, &[]).await?;
+    browser
+        .load(url, "document.readyState === 'complete'")
         .await?;
-        // Paint entries are recorded a frame after the paint: wait for them (at most 3 s).
-        let script = "const done = arguments[arguments.length - 1];\
-            const report = () => { const n = performance.getEntriesByType('navigation')[0];\
-              const p = performance.getEntriesByName('first-contentful-paint')[0];\
-              done({responseStart: n.responseStart, responseEnd: n.responseEnd,\
-                    fcp: p ? p.startTime : null, domContentLoaded: n.domContentLoadedEventEnd,\
-                    load: n.loadEventEnd}); };\
-            if (performance.getEntriesByName('first-contentful-paint').length) { report(); }\
-            else { new PerformanceObserver(report).observe({type: 'paint', buffered: true});\
-                   setTimeout(report, 3000); }";
-        let timings = self
-            .call(
-                "POST",
-                &format!("/session/{id}/execute/async"),
-                Some(json!({"script": script, "args": []})),
-            )
-            .await?;
-        self.call("DELETE", &format!("/session/{id}"), None).await?;
-        Ok(timings)
-    }
+    // Paint entries are recorded a frame after the paint: wait for them (at most 3 s).
+    let script = "const done = arguments[arguments.length - 1];\
+        const report = () => { const n = performance.getEntriesByType('navigation')[0];\
+          const p = performance.getEntriesByName('first-contentful-paint')[0];\
+          done({responseStart: n.responseStart, responseEnd: n.responseEnd,\
+                fcp: p ? p.startTime : null, domContentLoaded: n.domContentLoadedEventEnd,\
+                load: n.loadEventEnd}); };\
+        if (performance.getEntriesByName('first-contentful-paint').length) { report(); }\
+        else { new PerformanceObserver(report).observe({type: 'paint', buffered: true});\
+               setTimeout(report, 3000); }";
+    Ok(browser.eval_async(script).await?)
 }
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-fn ensure_browser() -> std::result::Result<(), String> {
-    if Path::new("/usr/bin/chromedriver").exists() && Path::new("/usr/bin/chromium").exists() {
-        return Ok(());
+fn ensure_browser() -> std::result::Result<Chromium, String> {
+    if let Ok(found) = Chromium::find() {
+        return Ok(found);
     }
     eprintln!("bench: installing chromium and chromium-driver with apt-get");
     let ok = Command::new("sh")
         .args(["-c", "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver"])
         .status()
         .is_ok_and(|s| s.success());
-    ok.then_some(())
-        .ok_or_else(|| "chromium could not be installed with apt-get".to_owned())
+    if !ok {
+        return Err("chromium could not be installed with apt-get".to_owned());
+    }
+    Chromium::find()
 }
 
 async fn browser(runs: usize) -> Result<String> {
-    if let Err(why) = ensure_browser() {
-        return Ok(format!("Skipped: {why}.\n"));
-    }
+    let chromium = match ensure_browser() {
+        Ok(chromium) => chromium,
+        Err(why) => return Ok(format!("Skipped: {why}.\n")),
+    };
     let origin = ScriptedOrigin::serve("127.0.0.1:0", demo::router())?;
     let streaming = Edge::boot().backend("origin", &origin).start().await?;
     let buffered = buffered(Edge::boot())
         .backend("origin", &origin)
         .start()
         .await?;
-    let driver = Driver::start()?;
-    let profiles = std::env::temp_dir().join(format!("sluice-bench-{}", std::process::id()));
     let mut out = String::from(
         "| path | responseStart | responseEnd | first-contentful-paint | domContentLoaded | load |\n|---|---|---|---|---|---|\n",
     );
     let mut fcps = Vec::new();
     for (name, edge) in [("streaming", &streaming), ("buffered", &buffered)] {
         let mut loads = Vec::new();
-        for run in 0..runs {
-            let profile = profiles.join(format!("{name}-{run}"));
-            loads.push(
-                driver
-                    .load(&format!("{}/slow", edge.url()), &profile)
-                    .await?,
-            );
+        for _ in 0..runs {
+            loads.push(timings(&chromium, &format!("{}/slow", edge.url())).await?);
         }
         let pick = |key: &str| {
             median(
@@ -332,7 +253,6 @@ async fn browser(runs: usize) -> Result<String> {
             pick("load")
         )?;
     }
-    let _ = std::fs::remove_dir_all(&profiles);
     writeln!(
         out,
         "\nFirst contentful paint, streaming: **{:.0} ms**; buffered: **{:.0} ms** (medians of {runs} loads of the demo's `/slow` page, whose origin sends the first paragraph at once and the rest over three seconds).",

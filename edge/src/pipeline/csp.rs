@@ -1,0 +1,179 @@
+//! Content-Security-Policy, as far as rewriting goes: keeping a policy consistent with the URLs
+//! Sluice rewrites, and knowing which inline content the policy pins by hash.
+//!
+//! Two things break a page whose policy Sluice ignores:
+//! - a source list naming the publisher's host (`script-src https://www.publisher.example`) no
+//!   longer allows the rewritten URLs, which point at the proxy: so the proxy's origin is added
+//!   next to every source that matches the publisher's host (the publisher's own stays, so
+//!   nothing it allowed is refused, and nothing it refused is allowed, but the proxy itself);
+//! - an inline script or style allowed by a hash (`'sha256-...'`) is refused once its text
+//!   changes: so where a policy pins inline content by hash, that content is left as it is
+//!   ([`InlineLocks`]). A `<script nonce>` is allowed by its nonce whatever its text, and is
+//!   still rewritten.
+
+use super::UrlRewriter;
+
+/// Which inline content a policy pins by hash, so that its text must stay byte for byte.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InlineLocks {
+    /// `<script>` text without a nonce (`script-src-elem`, else `script-src`, else `default-src`).
+    pub scripts: bool,
+    /// `<style>` text without a nonce (`style-src-elem`, else `style-src`, else `default-src`).
+    pub styles: bool,
+    /// `style="..."` attributes (`style-src-attr`, else `style-src`, else `default-src`).
+    pub style_attributes: bool,
+}
+
+impl InlineLocks {
+    /// What one enforced policy locks.
+    ///
+    /// ```
+    /// use sluice_edge::pipeline::csp::InlineLocks;
+    /// let locks = InlineLocks::of("default-src 'self'; script-src 'self' 'sha256-abc='");
+    /// assert!(locks.scripts && !locks.styles);
+    /// let fallback = InlineLocks::of("default-src 'sha384-xyz='");
+    /// assert!(fallback.scripts && fallback.styles && fallback.style_attributes);
+    /// ```
+    pub fn of(policy: &str) -> InlineLocks {
+        let has_hash = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|name| directive(policy, name))
+                .is_some_and(|sources| sources.iter().any(|s| is_hash_source(s)))
+        };
+        InlineLocks {
+            scripts: has_hash(&["script-src-elem", "script-src", "default-src"]),
+            styles: has_hash(&["style-src-elem", "style-src", "default-src"]),
+            style_attributes: has_hash(&["style-src-attr", "style-src", "default-src"]),
+        }
+    }
+
+    /// Locked by either: every enforced policy must be satisfied.
+    pub fn union(self, other: InlineLocks) -> InlineLocks {
+        InlineLocks {
+            scripts: self.scripts || other.scripts,
+            styles: self.styles || other.styles,
+            style_attributes: self.style_attributes || other.style_attributes,
+        }
+    }
+}
+
+/// The sources of directive `name` (case-insensitive), if the policy has it.
+fn directive<'a>(policy: &'a str, name: &str) -> Option<Vec<&'a str>> {
+    policy.split(';').find_map(|d| {
+        let mut tokens = d.split_ascii_whitespace();
+        tokens
+            .next()
+            .filter(|n| n.eq_ignore_ascii_case(name))
+            .map(|_| tokens.collect())
+    })
+}
+
+fn is_hash_source(source: &str) -> bool {
+    let lower = source.to_ascii_lowercase();
+    ["'sha256-", "'sha384-", "'sha512-"]
+        .iter()
+        .any(|prefix| lower.starts_with(prefix))
+}
+
+/// The policy with the proxy's origin added after every source that matches the publisher's
+/// host (`https://www.publisher.example`, `www.publisher.example:443/static/`,
+/// `*.publisher.example`), and report URLs on the publisher's host pointed at the proxy.
+///
+/// ```
+/// use sluice_edge::pipeline::UrlRewriter;
+/// use sluice_edge::pipeline::csp::rewrite_policy;
+/// let urls = UrlRewriter::new("www.publisher.example", "http", "127.0.0.1:7676");
+/// assert_eq!(
+///     rewrite_policy("img-src https://www.publisher.example/img/ data:; report-uri https://www.publisher.example/csp", &urls),
+///     "img-src https://www.publisher.example/img/ http://127.0.0.1:7676/img/ data:; report-uri http://127.0.0.1:7676/csp"
+/// );
+/// ```
+pub fn rewrite_policy(policy: &str, urls: &UrlRewriter) -> String {
+    policy
+        .split(';')
+        .map(|d| {
+            let mut tokens = d.split_ascii_whitespace();
+            let Some(name) = tokens.next() else {
+                return d.trim().to_owned();
+            };
+            let mut out = vec![name.to_owned()];
+            if name.eq_ignore_ascii_case("report-uri") {
+                out.extend(tokens.map(|t| urls.rewrite_text(t).into_owned()));
+            } else {
+                for source in tokens {
+                    out.push(source.to_owned());
+                    if let Some(path) = origin_source_path(source, urls.origin_host()) {
+                        out.push(format!("{}{path}", urls.proxy_origin()));
+                    }
+                }
+            }
+            out.join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// When `source` is a host source that matches `origin_host`, the path it allows (`""` for
+/// none).
+fn origin_source_path<'a>(source: &'a str, origin_host: &str) -> Option<&'a str> {
+    if source.starts_with('\'') {
+        return None;
+    }
+    let rest = match source.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => rest,
+        Some(_) => return None,
+        None => source,
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let matches = match host.strip_prefix("*.") {
+        Some(parent) => origin_host.ends_with(&format!(".{parent}")),
+        None => host == origin_host,
+    };
+    matches.then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls() -> UrlRewriter {
+        UrlRewriter::new("www.publisher.example", "https", "proxy.example")
+    }
+
+    #[test]
+    fn adds_the_proxy_next_to_every_source_of_the_origin_host() {
+        let policy = "default-src 'self'; script-src WWW.Publisher.Example:443 'sha256-x='; style-src *.publisher.example; img-src https://cdn.example http://www.publisher.example./i/";
+        assert_eq!(
+            rewrite_policy(policy, &urls()),
+            "default-src 'self'; script-src WWW.Publisher.Example:443 https://proxy.example 'sha256-x='; style-src *.publisher.example https://proxy.example; img-src https://cdn.example http://www.publisher.example./i/ https://proxy.example/i/"
+        );
+    }
+
+    #[test]
+    fn leaves_other_hosts_and_keywords_alone() {
+        let policy =
+            "script-src 'self' https://publisher.example wss://www.publisher.example 'nonce-abc'";
+        assert_eq!(rewrite_policy(policy, &urls()), policy);
+    }
+
+    #[test]
+    fn knows_what_a_policy_pins_by_hash() {
+        assert_eq!(
+            InlineLocks::of("script-src 'unsafe-inline'"),
+            InlineLocks::default()
+        );
+        let styles = InlineLocks::of("style-src-elem 'SHA512-q='; default-src 'self'");
+        assert!(styles.styles && !styles.scripts && !styles.style_attributes);
+        let attrs = InlineLocks::of("style-src-attr 'unsafe-hashes' 'sha256-a='");
+        assert!(attrs.style_attributes && !attrs.styles);
+        let elem_wins = InlineLocks::of("script-src-elem 'self'; script-src 'sha256-a='");
+        assert!(!elem_wins.scripts);
+    }
+}
