@@ -37,7 +37,7 @@ async fn deeply_nested_markup_streams_within_the_small_stack() -> TestResult {
 }
 
 #[tokio::test]
-async fn deeply_nested_next_data_is_handled_on_the_buffered_path() -> TestResult {
+async fn deeply_nested_next_data_is_rewritten_within_the_small_stack() -> TestResult {
     let json = format!("{}\"{ORIGIN_HOST}\"{}", "[".repeat(100), "]".repeat(100));
     let page = format!(
         "<html><head></head><body><script id=\"__NEXT_DATA__\" type=\"application/json\">{json}</script></body></html>"
@@ -51,8 +51,8 @@ async fn deeply_nested_next_data_is_handled_on_the_buffered_path() -> TestResult
 
     let wire = edge.get("/").send().await?;
 
-    wire.assert_status(200);
-    let body = String::from_utf8(wire.body().to_vec())?;
+    wire.assert_status(200).assert_chunked();
+    let body = String::from_utf8(wire.decoded_body()?)?;
     assert!(body.contains(&format!("\"{}\"", edge.addr())), "{body}");
     Ok(())
 }

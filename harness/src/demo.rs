@@ -29,7 +29,10 @@ pub const PAGES: [(&str, &str); 9] = [
         "links, images, lazy images, inline styles, a fragment loaded by script",
     ),
     ("/slow", "a long read that arrives over three seconds"),
-    ("/next", "a Next.js page"),
+    (
+        "/next",
+        "a Next.js page, streamed over two seconds as a Next.js server renders it",
+    ),
     (
         "/login",
         "a login that redirects to /account with a session cookie",
@@ -166,15 +169,30 @@ fn slow_parts() -> (String, Vec<String>) {
     (first.to_owned(), rest)
 }
 
-fn next_page() -> String {
-    layout(
+/// A Next.js page as a Next.js server streams it: the shell and the first story at once, more
+/// stories over two seconds, and `__NEXT_DATA__` at the end of `<body>`, where the Pages Router
+/// writes it.
+fn next_parts() -> Vec<String> {
+    let page = layout(
         "Next.js",
         &format!(
             r#"<h1>A Next.js page</h1><p>Its data names the host bare, which only a JSON-aware rewrite can tell apart from text.</p>
-<div id="__next"><a href="https://{HOST}/next/article">article</a></div>
+<div id="__next"><a href="https://{HOST}/next/article">article</a>
+@@REST@@
+</div>
 <script id="__NEXT_DATA__" type="application/json">{{"props":{{"pageProps":{{"host":"{HOST}","canonical":"https://{HOST}/next","image":"//{HOST}/static/logo.svg"}}}},"page":"/next","buildId":"demo"}}</script>"#
         ),
-    )
+    );
+    let (first, last) = page.split_once("@@REST@@").expect("marker");
+    let mut parts = vec![first.to_owned()];
+    parts.extend((1..=4).map(|i| {
+        format!(
+            "<section><h2>Story {i}</h2><p><img src=\"https://{HOST}/static/logo.svg\" alt=\"\" width=\"110\"></p>{}</section>\n",
+            "<p>Rendered on the server, streamed as it is ready.</p>\n".repeat(20)
+        )
+    }));
+    parts.push(last.to_owned());
+    parts
 }
 
 fn account(request: &ReceivedRequest) -> String {
@@ -408,7 +426,13 @@ pub fn router() -> Router {
                     &[],
                 )
             }
-            "/next" => html(request, next_page()),
+            "/next" => respond(
+                request,
+                "text/html; charset=utf-8",
+                next_parts(),
+                Duration::from_millis(500),
+                &[],
+            ),
             "/login" => Script::new()
                 .head(
                     302,

@@ -29,6 +29,37 @@ pub fn synthetic_html(size: usize, host: &str) -> Vec<u8> {
     page
 }
 
+/// [`synthetic_html`] of about `size` bytes, plus a Next.js `__NEXT_DATA__` element of about
+/// `data_bytes` near its start, whose values name `host` bare and as URLs.
+///
+/// ```
+/// let page = harness::measure::synthetic_next_page(200_000, 50_000, "www.publisher.example");
+/// let text = String::from_utf8(page).unwrap();
+/// assert!(text.contains(r#"<script id="__NEXT_DATA__" type="application/json">{"props""#));
+/// ```
+pub fn synthetic_next_page(size: usize, data_bytes: usize, host: &str) -> Vec<u8> {
+    let mut items = Vec::new();
+    let mut length = 0;
+    while length < data_bytes {
+        let item = format!(
+            r#"{{"host":"{host}","url":"https://{host}/story/{}"}}"#,
+            items.len()
+        );
+        length += item.len() + 1;
+        items.push(item);
+    }
+    let data = format!(
+        r#"<script id="__NEXT_DATA__" type="application/json">{{"props":{{"pageProps":{{"items":[{}]}}}},"page":"/","buildId":"bench"}}</script>"#,
+        items.join(",")
+    );
+    let page = synthetic_html(size, host);
+    let at = page
+        .windows(7)
+        .position(|w| w == b"<body>\n")
+        .map_or(0, |at| at + 7);
+    [&page[..at], data.as_bytes(), &page[at..]].concat()
+}
+
 /// `body` in a content coding (`gzip`, `br`, or anything else for none), as one stream.
 pub fn compress(coding: &str, body: &[u8]) -> Vec<u8> {
     compress_pieces(Some(coding), &[body]).concat()

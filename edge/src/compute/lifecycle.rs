@@ -3,8 +3,8 @@
 //! 1. [`RequestContext::of`]: who and where the reader is, and the identity decision.
 //! 2. [`upstream_request`]: the client request made fit for the origin.
 //! 3. [`fetch`]: the origin is asked, and the gate ([`gate::decide`]) picks the path: Stream,
-//!    Buffered, PassThrough, or Refuse (a status the client cannot be sent, such as `101`: a
-//!    502); a part of a page Sluice rewrites is asked for again, whole (RefetchWhole).
+//!    PassThrough, or Refuse (a status the client cannot be sent, such as `101`: a 502); a part
+//!    of a page Sluice rewrites is asked for again, whole (RefetchWhole).
 //! 4. [`finalize_response`]: every header the client will see, on every path (URL-bearing
 //!    headers pointed at the proxy, Sluice's own headers, identity on documents), and HTTP/1.1.
 //!    On the Stream path, [`first_chunk_checked`] first reads the origin's first chunk and checks
@@ -15,8 +15,8 @@
 //!    abandons the stream, so the client sees a truncated body, never a clean end.
 //! 7. [`log_outcome`]: one line per streamed response: complete, abandoned, or finish failed.
 //!
-//! Errors before step 5 become a status (502 unreachable origin, unusable body or unsendable
-//! status, 504 origin timeout, 500 bad settings; a target that is not a URL is a 400 before this
+//! Errors before step 5 become a status (502 unreachable origin, a body corrupt from its first
+//! byte, or an unsendable status, 504 origin timeout, 500 bad settings; a target that is not a URL is a 400 before this
 //! file is reached, in `compute/mod.rs`) sent with `send_to_client()`; after it, nothing can
 //! change the status any more.
 
@@ -89,28 +89,6 @@ pub(crate) fn proxy(
             let client = commit(finalize_response(response, settings, &context, kind));
             log_outcome(stream_body(origin_body, client, &params));
             None
-        }
-        ResponsePath::Buffered { kind, encoding } => {
-            let params = pipeline_params(
-                &response,
-                content_type.as_deref(),
-                settings,
-                &context,
-                kind,
-                encoding,
-            );
-            let origin_body = response.take_body();
-            match buffered_body(origin_body, &params, encoding, settings) {
-                Ok(body) => {
-                    response::prepare_modified_body(&mut ResponseHeadersMut(&mut response));
-                    response.set_body(body);
-                    Some(finalize_response(response, settings, &context, kind))
-                }
-                Err(reason) => {
-                    log::error!("buffered response refused: {reason}");
-                    Some(error_response(StatusCode::BAD_GATEWAY, &reason, &context))
-                }
-            }
         }
         // The origin body goes out host-side, with its own framing and Content-Length.
         ResponsePath::PassThrough(_) => Some(finalize_response(
@@ -187,7 +165,6 @@ fn decide(response: &Response, ask: &Ask<'_>, range_requested: bool) -> Response
         status: response.get_status().as_u16(),
         content_type: content_type.as_deref(),
         encoding: response::content_encoding(&headers),
-        html_post_processors: !ask.settings.post_processors.is_empty(),
         range_requested,
         verbatim: ask.verbatim,
     })
@@ -247,55 +224,18 @@ fn pipeline_params(
     encoding: Encoding,
 ) -> Params {
     let charset = content_type.and_then(response::charset_of);
-    Params::with_rewriter(context.urls.clone())
+    let params = Params::with_rewriter(context.urls.clone())
         .with_inline_locks(response::inline_locks(&ResponseHeaders(response)))
         .with_kind(kind)
         .with_encoding(encoding)
         .with_inject_script(&settings.inject_script)
         .with_charset(charset)
-        .with_settings(settings.pipeline)
-}
-
-/// The buffered path: the whole body, rewritten, post-processed, re-encoded; at most
-/// `max_buffered_bytes` as received and as decoded.
-fn buffered_body(
-    origin_body: Body,
-    params: &Params,
-    encoding: Encoding,
-    settings: &Settings,
-) -> Result<Vec<u8>, String> {
-    let limit = settings.max_buffered_bytes;
-    let too_large = || format!("the page is larger than max_buffered_bytes ({limit} bytes)");
-    let mut received = Vec::new();
-    origin_body
-        .take(limit + 1)
-        .read_to_end(&mut received)
-        .map_err(|e| PipelineError::Origin(e).to_string())?;
-    if received.len() as u64 > limit {
-        return Err(too_large());
+        .with_settings(settings.pipeline);
+    if settings.post_processors.contains(&PostProcessor::NextJs) {
+        params.with_nextjs(settings.max_next_data_bytes)
+    } else {
+        params
     }
-    let capped = settings
-        .pipeline
-        .with_max_decoded_bytes(settings.pipeline.max_decoded_bytes().min(limit));
-    let decoded_params = params
-        .clone()
-        .with_output_encoding(Encoding::Identity)
-        .with_settings(capped);
-    let html = pipeline::process(&received, &decoded_params).map_err(|e| match e {
-        PipelineError::TooLarge { .. } => too_large(),
-        other => other.to_string(),
-    })?;
-    let html = match String::from_utf8(html) {
-        Ok(text) if settings.post_processors.contains(&PostProcessor::NextJs) => {
-            pipeline::nextjs::rewrite_next_data(&text, params.urls())
-                .map_err(|e| e.to_string())?
-                .into_bytes()
-        }
-        Ok(text) => text.into_bytes(),
-        // Next.js pages are UTF-8; anything else is sent as the streaming rewriter made it.
-        Err(not_utf8) => not_utf8.into_bytes(),
-    };
-    pipeline::encode(encoding, &html, &settings.pipeline).map_err(|e| e.to_string())
 }
 
 /// Step 4: the headers every response leaves with (geo, version, environment, operator
@@ -377,14 +317,21 @@ fn stream_body(origin_body: impl Read, mut client: StreamingBody, params: &Param
 /// Step 7: one line per streamed response.
 fn log_outcome(outcome: Outcome) {
     match outcome {
-        Outcome::Complete(stats) => log::info!(
-            "streamed: {} bytes in, {} decoded, {} out, {} chunks, {} rewrites",
-            stats.bytes_in,
-            stats.decoded_bytes,
-            stats.bytes_out,
-            stats.chunks,
-            stats.rewrites
-        ),
+        Outcome::Complete(stats) => {
+            if stats.next_data_over_cap {
+                log::warn!(
+                    "__NEXT_DATA__ was larger than max_next_data_bytes: it streamed with the ordinary URL rewrite, its bare host names unchanged"
+                );
+            }
+            log::info!(
+                "streamed: {} bytes in, {} decoded, {} out, {} chunks, {} rewrites",
+                stats.bytes_in,
+                stats.decoded_bytes,
+                stats.bytes_out,
+                stats.chunks,
+                stats.rewrites
+            )
+        }
         Outcome::Abandoned(error) => {
             log::error!("stream abandoned, the client gets a truncated body: {error}")
         }

@@ -17,7 +17,8 @@
 //! half-rewritten without anyone knowing is the silent corruption Sluice must not produce.
 
 use super::csp::{self, InlineLocks};
-use super::text::TextRewriter;
+use super::inline::InlineText;
+use super::nextjs::{NEXT_DATA_ID, NextData, Piece};
 use super::{PipelineError, UrlRewriter};
 use lol_html::html_content::{ContentType, Element, TextChunk};
 use lol_html::{
@@ -67,6 +68,17 @@ pub(crate) struct HtmlOptions {
     pub max_memory: usize,
     /// What the response's Content-Security-Policy pins by hash.
     pub locks: InlineLocks,
+    /// The Next.js post-processor, with the most `__NEXT_DATA__` text it holds.
+    pub next_data_cap: Option<usize>,
+}
+
+/// What the HTML stage did, for the pipeline's stats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HtmlOutcome {
+    pub rewrites: u64,
+    pub injected: bool,
+    /// A `__NEXT_DATA__` element was larger than the cap and streamed without being parsed.
+    pub next_data_over_cap: bool,
 }
 
 /// What the handlers share: counts for the stats, what the document is, and what the page's
@@ -80,6 +92,9 @@ struct Page {
     locks: Cell<InlineLocks>,
     /// The `<script>` or `<style>` being read has a nonce (allowed whatever its text).
     nonce: Cell<bool>,
+    /// The `<script id="__NEXT_DATA__">` being read, held by the Next.js post-processor.
+    next_data: RefCell<Option<NextData>>,
+    next_data_over_cap: Cell<bool>,
 }
 
 impl Page {
@@ -159,12 +174,17 @@ impl<W: Write> HtmlStage<W> {
         Ok(())
     }
 
-    pub(crate) fn finish(mut self) -> io::Result<(W, u64, bool)> {
+    pub(crate) fn finish(mut self) -> io::Result<(W, HtmlOutcome)> {
         let page = Rc::clone(&self.page);
         self.rewriter.end().map_err(rewrite_error)?;
         let rest = std::mem::take(&mut *self.output.borrow_mut());
         self.next.write_all(&rest)?;
-        Ok((self.next, page.rewrites.get(), page.injected.get()))
+        let outcome = HtmlOutcome {
+            rewrites: page.rewrites.get(),
+            injected: page.injected.get(),
+            next_data_over_cap: page.next_data_over_cap.get(),
+        };
+        Ok((self.next, outcome))
     }
 }
 
@@ -235,28 +255,30 @@ fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
     }));
 
     // Inline script and style text, and the markup inside <noscript> (which lol_html reads as
-    // text). A nonce is read from the start tag, before the element's text.
+    // text). A nonce, and whether the script is Next.js data, are read from the start tag,
+    // before the element's text.
     for element in ["script", "style"] {
         let page = Rc::clone(page);
+        let (urls, cap) = (options.urls.clone(), options.next_data_cap);
         handlers.push(element!(element, move |el: &mut Element| {
             page.nonce.set(el.has_attribute("nonce"));
+            let next_data = cap.filter(|_| {
+                element == "script" && el.get_attribute("id").as_deref() == Some(NEXT_DATA_ID)
+            });
+            *page.next_data.borrow_mut() = next_data.map(|cap| NextData::new(urls.clone(), cap));
             Ok(())
         }));
     }
     for element in ["script", "style", "noscript"] {
         let page = Rc::clone(page);
-        let inline = RefCell::new(InlineText::new(options.urls.clone()));
+        // With the Next.js post-processor, scripts also carry flight data (see `nextjs`).
+        let urls = match (element, options.next_data_cap) {
+            ("script", Some(_)) => options.urls.clone().with_quoted_hosts(),
+            _ => options.urls.clone(),
+        };
+        let inline = RefCell::new(InlineText::new(urls));
         handlers.push(text!(element, move |chunk: &mut TextChunk| {
-            let locks = page.locks.get();
-            let pinned = match element {
-                "script" => locks.scripts,
-                "style" => locks.styles,
-                _ => false,
-            };
-            // A nonce allows the element whatever its text.
-            if !pinned || page.nonce.get() {
-                inline.borrow_mut().rewrite(chunk, &page);
-            }
+            rewrite_inline(chunk, element, &inline, &page);
             Ok(())
         }));
     }
@@ -281,6 +303,40 @@ fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
         }
     }
     handlers
+}
+
+/// One piece of an inline element's text: held for the Next.js post-processor, left alone
+/// where the page's policy pins it by hash, else rewritten as it streams.
+fn rewrite_inline(chunk: &mut TextChunk, element: &str, inline: &RefCell<InlineText>, page: &Page) {
+    let last = chunk.last_in_text_node();
+    if element == "script"
+        && let Some(next_data) = page.next_data.borrow_mut().as_mut()
+    {
+        match next_data.push(chunk.as_str(), last) {
+            Piece::Held => chunk.remove(),
+            Piece::Write(text, rewrites) => {
+                chunk.set_str(text);
+                page.add_rewrites(rewrites);
+            }
+        }
+        if last && next_data.overflowed() {
+            page.next_data_over_cap.set(true);
+        }
+        return;
+    }
+    let locks = page.locks.get();
+    let pinned = match element {
+        "script" => locks.scripts,
+        "style" => locks.styles,
+        _ => false,
+    };
+    // A nonce allows the element whatever its text.
+    if pinned && !page.nonce.get() {
+        return;
+    }
+    let (text, rewrites) = inline.borrow_mut().rewrite(chunk.as_str(), last);
+    chunk.set_str(text);
+    page.add_rewrites(rewrites);
 }
 
 /// A URL-valued attribute. On an element with `integrity` the URL is pointed at the proxy with
@@ -326,54 +382,4 @@ fn mark_verbatim(url: &str) -> String {
     let separator = if resource.contains('?') { '&' } else { '?' };
     let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
     format!("{resource}{separator}{VERBATIM_PARAMETER}{fragment}")
-}
-
-/// Inline script and style text, rewritten as it streams by.
-///
-/// The text of one element arrives in pieces, and a URL may straddle two of them. Each piece
-/// goes through the same streaming replacer as JavaScript and CSS bodies, which holds back only
-/// the few bytes that could still be the start of an origin URL; the rest is written in place of
-/// the piece at once. So a 20 MB inline script costs a few dozen bytes of memory, not 20 MB, and
-/// its bytes keep flowing. What is written back to lol_html must be whole characters: a
-/// multi-byte character the replacer cut in two waits for the next piece as well.
-struct InlineText {
-    urls: UrlRewriter,
-    rewriter: TextRewriter<Vec<u8>>,
-    /// The start of a character cut at the end of the last piece's output.
-    partial: Vec<u8>,
-}
-
-impl InlineText {
-    fn new(urls: UrlRewriter) -> Self {
-        InlineText {
-            rewriter: TextRewriter::new(urls.clone(), Vec::new()),
-            urls,
-            partial: Vec::new(),
-        }
-    }
-
-    fn rewrite(&mut self, chunk: &mut TextChunk, page: &Page) {
-        let before = self.rewriter.rewrites();
-        // Writing into a Vec cannot fail.
-        let _ = self.rewriter.write_all(chunk.as_str().as_bytes());
-        let mut out = std::mem::take(&mut self.partial);
-        if chunk.last_in_text_node() {
-            // The element ends: everything held back is decided now, and the next element
-            // starts afresh.
-            let fresh = TextRewriter::new(self.urls.clone(), Vec::new());
-            let rewriter = std::mem::replace(&mut self.rewriter, fresh);
-            page.add_rewrites(rewriter.rewrites() - before);
-            out.extend(rewriter.finish().unwrap_or_default());
-        } else {
-            page.add_rewrites(self.rewriter.rewrites() - before);
-            out.append(self.rewriter.next_mut());
-            let whole = match std::str::from_utf8(&out) {
-                Ok(_) => out.len(),
-                Err(e) => e.valid_up_to(),
-            };
-            self.partial = out.split_off(whole);
-        }
-        // The input was text and only ASCII was replaced, and `out` ends on a whole character.
-        chunk.set_str(String::from_utf8(out).unwrap_or_default());
-    }
 }

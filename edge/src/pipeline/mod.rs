@@ -28,6 +28,7 @@ mod encode;
 mod encoding;
 mod error;
 mod html;
+mod inline;
 mod kind;
 pub mod nextjs;
 #[doc(hidden)]
@@ -47,7 +48,7 @@ pub use url::UrlRewriter;
 use csp::InlineLocks;
 use decode::Decoder;
 use encode::Encoder;
-use html::{HtmlOptions, HtmlStage};
+use html::{HtmlOptions, HtmlOutcome, HtmlStage};
 use std::io::{self, Read, Write};
 use text::TextRewriter;
 use utf16::{ByteOrder, Utf16Html, Utf16Writer};
@@ -70,6 +71,7 @@ pub struct Params {
     inject_script: Option<String>,
     charset: Option<String>,
     locks: InlineLocks,
+    next_data_cap: Option<usize>,
     settings: PipelineSettings,
 }
 
@@ -90,6 +92,7 @@ impl Params {
             inject_script: None,
             charset: None,
             locks: InlineLocks::default(),
+            next_data_cap: None,
             settings: PipelineSettings::new(),
         }
     }
@@ -113,8 +116,8 @@ impl Params {
         self
     }
 
-    /// Writes the output in this encoding instead of the input's (the buffered path decodes to
-    /// identity, post-processes, then encodes).
+    /// Writes the output in this encoding instead of the input's (decoded output for tests and
+    /// the fuzz checks).
     pub fn with_output_encoding(mut self, encoding: Encoding) -> Self {
         self.output = Some(encoding);
         self
@@ -138,6 +141,14 @@ impl Params {
     /// as it is (a `<meta>` policy in the document adds to it).
     pub fn with_inline_locks(mut self, locks: InlineLocks) -> Self {
         self.locks = locks;
+        self
+    }
+
+    /// Turns the Next.js post-processor on: `<script id="__NEXT_DATA__">` text is held (at most
+    /// `cap` bytes) and rewritten as JSON, and scripts' flight data has its bare hosts rewritten
+    /// (see [`nextjs`]).
+    pub fn with_nextjs(mut self, cap: usize) -> Self {
+        self.next_data_cap = Some(cap);
         self
     }
 
@@ -195,6 +206,7 @@ impl Params {
             adjust_charset: true,
             max_memory: self.settings.max_html_memory_bytes(),
             locks: self.locks,
+            next_data_cap: self.next_data_cap,
         }
     }
 }
@@ -216,6 +228,9 @@ pub struct Stats {
     pub injected: bool,
     /// Whether the body was copied untouched (unknown content coding, or content not rewritten).
     pub passed_through: bool,
+    /// A `__NEXT_DATA__` element was larger than its cap: it streamed with the ordinary rewrite,
+    /// its bare host names left as they were.
+    pub next_data_over_cap: bool,
 }
 
 /// Streams `origin_body` through decode, rewrite and re-encode into `out`.
@@ -273,16 +288,17 @@ pub fn process_response_streaming<R: Read, W: Write>(
     }
     stats.decoded_bytes = decoder.decoded();
     let rewriter = decoder.finish().map_err(chain)?;
-    let (encoder, rewrites, injected) = rewriter.finish().map_err(chain)?;
+    let (encoder, outcome) = rewriter.finish().map_err(chain)?;
     encoder.finish().map_err(chain)?.flush().map_err(chain)?;
-    stats.rewrites = rewrites;
-    stats.injected = injected;
+    stats.rewrites = outcome.rewrites;
+    stats.injected = outcome.injected;
+    stats.next_data_over_cap = outcome.next_data_over_cap;
     stats.bytes_out = sink.written;
     Ok(stats)
 }
 
 /// Runs the pipeline over a whole body at once: the one-shot form of
-/// [`process_response_streaming`], for tests and the buffered path.
+/// [`process_response_streaming`], for tests.
 pub fn process(body: &[u8], params: &Params) -> Result<Vec<u8>, PipelineError> {
     let mut out = Vec::with_capacity(body.len() + body.len() / 8);
     process_response_streaming(body, &mut out, params)?;
@@ -306,8 +322,8 @@ pub fn check_start(encoding: Encoding, prefix: &[u8]) -> Result<(), PipelineErro
         .map_err(|e| PipelineError::from_io(e, |e| PipelineError::Rewrite(e.to_string())))
 }
 
-/// Encodes a whole body the way the pipeline encodes its output (the buffered path's last
-/// step).
+/// Encodes a whole body the way the pipeline encodes its output (for tests, benchmarks and the
+/// fuzz checks).
 pub fn encode(
     encoding: Encoding,
     raw: &[u8],
@@ -394,7 +410,7 @@ impl<W: Write> Rewriter<W> {
         self.write_all(&start)
     }
 
-    fn finish(mut self) -> io::Result<(W, u64, bool)> {
+    fn finish(mut self) -> io::Result<(W, HtmlOutcome)> {
         self.start_html()?;
         match self {
             Rewriter::HtmlStart { .. } => unreachable!("started above"),
@@ -402,7 +418,11 @@ impl<W: Write> Rewriter<W> {
             Rewriter::Utf16Html(stage) => stage.finish(),
             Rewriter::Text(stage) => {
                 let rewrites = stage.rewrites();
-                Ok((stage.finish()?, rewrites, false))
+                let outcome = HtmlOutcome {
+                    rewrites,
+                    ..HtmlOutcome::default()
+                };
+                Ok((stage.finish()?, outcome))
             }
         }
     }

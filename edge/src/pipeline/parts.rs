@@ -1,7 +1,7 @@
 //! The pipeline's codec stages run on their own, fed the way the pipeline feeds them (one read
 //! buffer at a time, flushed after each). Benchmarks compare the whole pipeline to the sum of
 //! these parts; the rewrite part alone is [`process`](super::process) with identity encoding.
-//! [`encode_only`] is also the buffered path's last step (through [`encode`](super::encode)).
+//! [`encode_only`] is also what [`encode`](super::encode) runs.
 
 use super::decode::Decoder;
 use super::encode::Encoder;

@@ -11,6 +11,7 @@
 //! | `https:\/\/host` (JSON)       | `{scheme}:\/\/{proxy}`         |
 //! | `\/\/host` (JSON)             | `\/\/{proxy}`                  |
 //! | `host:8443` (any of the above)| the port is dropped with it    |
+//! | `\"host` (opt-in, [`UrlRewriter::with_quoted_hosts`]) | `\"{proxy}`: Next.js flight data |
 //!
 //! Hosts match in any letter case (`https://WWW.Publisher.Example/` is the same URL) and with
 //! the trailing dot of a fully qualified name (`https://www.publisher.example./a`), and they match
@@ -47,6 +48,8 @@ pub(crate) enum Form {
     ProtocolRelative,
     EscapedAbsolute,
     EscapedProtocolRelative,
+    /// A bare host opening a JSON string inside a JavaScript string: `\"host`.
+    EscapedQuotedHost,
 }
 
 /// What a scan of a buffer found next.
@@ -77,7 +80,9 @@ pub struct UrlRewriter {
     protocol_relative: Vec<u8>,
     escaped_absolute: Vec<u8>,
     escaped_protocol_relative: Vec<u8>,
+    escaped_quoted_host: Vec<u8>,
     proxy_host: String,
+    quoted_hosts: bool,
 }
 
 impl UrlRewriter {
@@ -91,8 +96,28 @@ impl UrlRewriter {
             protocol_relative: format!("//{proxy_host}").into_bytes(),
             escaped_absolute: format!(r"{proxy_scheme}:\/\/{proxy_host}").into_bytes(),
             escaped_protocol_relative: format!(r"\/\/{proxy_host}").into_bytes(),
+            escaped_quoted_host: format!(r#"\"{proxy_host}"#).into_bytes(),
             proxy_host: proxy_host.to_owned(),
+            quoted_hosts: false,
         }
+    }
+
+    /// Also rewrites a bare host that opens a JSON string written inside a JavaScript string
+    /// (`\"www.publisher.example/a`): what Next.js App Router pages push as flight data
+    /// (`self.__next_f.push([1,"...\"hostname\":\"www.publisher.example\"..."])`). Off by
+    /// default: it is a guess about the text's meaning that only Next.js pages justify.
+    ///
+    /// ```
+    /// use sluice_edge::pipeline::UrlRewriter;
+    /// let urls = UrlRewriter::new("www.publisher.example", "https", "proxy.example").with_quoted_hosts();
+    /// assert_eq!(
+    ///     urls.rewrite_text(r#"push([1,"{\"host\":\"www.publisher.example\"}"])"#),
+    ///     r#"push([1,"{\"host\":\"proxy.example\"}"])"#
+    /// );
+    /// ```
+    pub fn with_quoted_hosts(mut self) -> Self {
+        self.quoted_hosts = true;
+        self
     }
 
     /// The host whose URLs are rewritten (in lower case).
@@ -123,6 +148,7 @@ impl UrlRewriter {
             Form::ProtocolRelative => &self.protocol_relative,
             Form::EscapedAbsolute => &self.escaped_absolute,
             Form::EscapedProtocolRelative => &self.escaped_protocol_relative,
+            Form::EscapedQuotedHost => &self.escaped_quoted_host,
         }
     }
 
@@ -141,7 +167,11 @@ impl UrlRewriter {
                 HostEnd::Undecided => return undecided(at),
                 HostEnd::No => {}
                 HostEnd::Yes(suffix) => {
-                    if let Some((prefix, form)) = prefix_before(&lower[..at])
+                    let found = prefix_before(&lower[..at]).or_else(|| {
+                        (self.quoted_hosts && lower[..at].ends_with(br#"\""#))
+                            .then_some((2, Form::EscapedQuotedHost))
+                    });
+                    if let Some((prefix, form)) = found
                         && at - prefix >= from
                     {
                         return Scan::Found(Match {

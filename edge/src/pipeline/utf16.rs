@@ -3,7 +3,7 @@
 //! rewriter's output encoded back to UTF-16 in the page's own byte order, byte-order mark first,
 //! so the browser reads what it would have read, with the URLs rewritten.
 
-use super::html::HtmlStage;
+use super::html::{HtmlOutcome, HtmlStage};
 use std::io::{self, Write};
 
 /// The two byte orders.
@@ -79,10 +79,10 @@ impl<W: Write> Utf16Html<W> {
         }
     }
 
-    pub(crate) fn finish(mut self) -> io::Result<(W, u64, bool)> {
+    pub(crate) fn finish(mut self) -> io::Result<(W, HtmlOutcome)> {
         self.feed(&[], true)?;
-        let (writer, rewrites, injected) = self.html.finish()?;
-        Ok((writer.finish()?, rewrites, injected))
+        let (writer, outcome) = self.html.finish()?;
+        Ok((writer.finish()?, outcome))
     }
 }
 

@@ -2,8 +2,7 @@
 //!
 //! | path           | when                                                                  |
 //! |----------------|-----------------------------------------------------------------------|
-//! | `Stream`       | 2xx (not 204/205/206) to a method with a body, rewritable content, an encoding the pipeline decodes, an HTML charset it reads, no HTML post-processor |
-//! | `Buffered`     | the same, but HTML with a post-processor that needs the whole document |
+//! | `Stream`       | 2xx (not 204/205/206) to a method with a body, rewritable content, an encoding the pipeline decodes, an HTML charset it reads |
 //! | `RefetchWhole` | a part (206) or a refused range (416) of rewritable content the client asked a range of: the origin is asked again for the whole, which is rewritten and sent as a 200 (a server may always answer a range request with the whole) |
 //! | `PassThrough`  | everything else: HEAD, non-2xx, 204/205/206 of other content, other content types, unknown or stacked encodings, HTML in a charset that is not ASCII-compatible (other than UTF-16, which is transcoded), and resources asked for verbatim (Subresource Integrity) |
 //! | `Refuse`       | a status the client cannot be sent (`101 Switching Protocols`, above 599), or partial content of a rewritable type nobody asked a part of: a 502 |
@@ -23,8 +22,6 @@ pub struct GateInput<'a> {
     /// ([`content_encoding`](super::response::content_encoding)); `None` when the pipeline
     /// cannot decode it.
     pub encoding: Option<Encoding>,
-    /// Whether HTML post-processors are configured.
-    pub html_post_processors: bool,
     /// The client asked for part of the resource (`Range`).
     pub range_requested: bool,
     /// The client asked for the resource's exact bytes: its URL carries the verbatim marker an
@@ -37,13 +34,6 @@ pub struct GateInput<'a> {
 pub enum ResponsePath {
     /// Rewritten chunk by chunk into the client stream.
     Stream {
-        /// What the body is.
-        kind: ContentKind,
-        /// Its content coding.
-        encoding: Encoding,
-    },
-    /// Rewritten whole in memory, then sent with a Content-Length.
-    Buffered {
         /// What the body is.
         kind: ContentKind,
         /// Its content coding.
@@ -84,7 +74,6 @@ pub enum PassReason {
 ///     status: 200,
 ///     content_type: Some("text/html; charset=utf-8"),
 ///     encoding: Some(Encoding::Brotli),
-///     html_post_processors: false,
 ///     range_requested: false,
 ///     verbatim: false,
 /// };
@@ -137,11 +126,7 @@ pub fn decide(input: &GateInput<'_>) -> ResponsePath {
     let Some(encoding) = input.encoding else {
         return ResponsePath::PassThrough(PassReason::Encoding);
     };
-    if kind == ContentKind::Html && input.html_post_processors {
-        ResponsePath::Buffered { kind, encoding }
-    } else {
-        ResponsePath::Stream { kind, encoding }
-    }
+    ResponsePath::Stream { kind, encoding }
 }
 
 /// Whether the HTML stage reads the charset a Content-Type names: any ASCII-compatible one,
@@ -170,7 +155,6 @@ mod tests {
             status: 200,
             content_type: Some("text/html"),
             encoding: Some(Encoding::Identity),
-            html_post_processors: false,
             range_requested: false,
             verbatim: false,
         }
@@ -193,20 +177,6 @@ mod tests {
                 assert_eq!(decide(&input), ResponsePath::Stream { kind, encoding });
             }
         }
-    }
-
-    #[test]
-    fn buffers_html_only_when_a_post_processor_needs_the_whole_document() {
-        let with_post = GateInput {
-            html_post_processors: true,
-            ..page()
-        };
-        assert!(matches!(decide(&with_post), ResponsePath::Buffered { .. }));
-        let css = GateInput {
-            content_type: Some("text/css"),
-            ..with_post
-        };
-        assert!(matches!(decide(&css), ResponsePath::Stream { .. }));
     }
 
     #[test]

@@ -26,12 +26,13 @@ pub struct Settings {
     /// Headers set on every response, after Sluice's own. Key `response_headers`, a JSON object
     /// of strings, default `{}`. Framing headers are refused.
     pub response_headers: Vec<(String, String)>,
-    /// HTML post-processors that need the whole document. Key `post_processors`, a comma
-    /// separated list; known: `nextjs`. Default empty.
+    /// HTML post-processors. Key `post_processors`, a comma separated list; known: `nextjs`.
+    /// Default empty.
     pub post_processors: Vec<PostProcessor>,
-    /// The most bytes the buffered path holds (encoded as received, and decoded). Key
-    /// `max_buffered_bytes`, default 16777216 (16 MiB).
-    pub max_buffered_bytes: u64,
+    /// The most bytes of one `<script id="__NEXT_DATA__">` the Next.js post-processor holds to
+    /// parse; a larger one streams with the ordinary rewrite. Key `max_next_data_bytes`,
+    /// default 4194304 (4 MiB).
+    pub max_next_data_bytes: usize,
     /// The HMAC key of the synthetic ID, from the Secret Store `sluice_secrets`
     /// (`synthetic_id_key`), required.
     pub synthetic_id_key: Vec<u8>,
@@ -43,7 +44,8 @@ pub struct Settings {
 /// An HTML post-processor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PostProcessor {
-    /// Rewrites the origin's URLs and host names inside `<script id="__NEXT_DATA__">`.
+    /// Rewrites the origin's URLs and bare host names in Next.js data: `<script
+    /// id="__NEXT_DATA__">` (held alone, parsed) and App Router flight data (as it streams).
     NextJs,
 }
 
@@ -185,7 +187,12 @@ impl Settings {
             unknown_jurisdiction,
             response_headers,
             post_processors,
-            max_buffered_bytes: number("max_buffered_bytes", 16 * 1024 * 1024, 1..=u64::MAX)?,
+            max_next_data_bytes: usize::try_from(number(
+                "max_next_data_bytes",
+                4 * 1024 * 1024,
+                1..=u64::from(u32::MAX),
+            )?)
+            .expect("checked against a range within u32"),
             synthetic_id_key,
             origin_host,
             origin_backend: lookup("origin_backend")
@@ -203,6 +210,7 @@ fn range_reason(key: &str) -> &'static str {
         "gzip_level" => "expected a whole number from 0 to 9",
         "brotli_quality" => "expected a whole number from 0 to 11",
         "brotli_window" => "expected a whole number from 10 to 24",
+        "max_next_data_bytes" => "expected a whole number from 1 to 4294967295",
         _ => "expected a whole number from 1 to 18446744073709551615",
     }
 }
@@ -264,7 +272,7 @@ mod tests {
         assert_eq!(s.origin_backend, "origin");
         assert_eq!(s.cookie_domain, None);
         assert!(s.response_headers.is_empty() && s.post_processors.is_empty());
-        assert_eq!(s.max_buffered_bytes, 16 * 1024 * 1024);
+        assert_eq!(s.max_next_data_bytes, 4 * 1024 * 1024);
         let s = with(&[
             ("origin_host", "a.example"),
             ("response_headers", r#"{"X-Frame-Options":"DENY"}"#),
