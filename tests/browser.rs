@@ -14,7 +14,8 @@ mod common;
 
 use common::{TestResult, needs};
 use harness::browser::{Browser, Chromium, PageLoad};
-use harness::{Edge, ScriptedOrigin, demo};
+use harness::{Edge, ScriptedOrigin};
+use sluice_tools::demo;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 

@@ -6,9 +6,10 @@
 mod common;
 
 use common::{ORIGIN_HOST, TestResult};
-use harness::measure::{compress_pieces, synthetic_html};
+use harness::codec;
 use harness::{Edge, ReceivedRequest, Script, ScriptedOrigin};
 use sluice_edge::pipeline::{ContentKind, Params, process};
+use sluice_tools::measure::synthetic_html;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ fn route(request: &ReceivedRequest) -> Script {
     let (kind, coding, size) = (parts[1], parts[2], parts[3].parse().unwrap_or(1000));
     let page = synthetic_html(size, ORIGIN_HOST);
     let pieces: Vec<&[u8]> = page.chunks(32 * 1024).collect();
-    let coded = compress_pieces(Some(coding), &pieces);
+    let coded = codec::encode_pieces(Some(coding), &pieces);
     let mut headers = vec![("content-type", "text/html; charset=utf-8".to_owned())];
     if coding != "identity" {
         headers.push(("content-encoding", coding.to_owned()));

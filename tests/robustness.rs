@@ -4,9 +4,10 @@
 mod common;
 
 use common::{ORIGIN_HOST, SECOND, TestResult};
-use harness::measure::{compress, full_speed, one_request, synthetic_html};
+use harness::codec;
 use harness::{Edge, Script, ScriptedOrigin};
 use rstest::rstest;
+use sluice_tools::measure::{full_speed, one_request, synthetic_html};
 use std::time::Duration;
 
 fn html_head() -> Vec<(&'static str, String)> {
@@ -142,7 +143,7 @@ async fn x_gzip_is_decoded_like_gzip() -> TestResult {
     let (wire, edge, _origin) = fetch(
         Script::new()
             .head(200, headers)
-            .chunk(compress("gzip", &page))
+            .chunk(codec::encode("gzip", &page))
             .end(),
     )
     .await?;
@@ -201,7 +202,7 @@ async fn an_origin_that_stalls_past_the_between_bytes_timeout_truncates() -> Tes
 #[tokio::test]
 async fn a_fifty_megabyte_page_streams_completely() -> TestResult {
     let page = synthetic_html(50_000_000, ORIGIN_HOST);
-    let (wire, edge, _origin) = fetch(full_speed(&compress("gzip", &page), "gzip")).await?;
+    let (wire, edge, _origin) = fetch(full_speed(&codec::encode("gzip", &page), "gzip")).await?;
 
     wire.assert_status(200).assert_chunked();
     let body = wire.decoded_body()?;
@@ -299,7 +300,7 @@ async fn a_megabyte_header_is_either_refused_with_a_reason_or_passed_intact() ->
 #[tokio::test]
 async fn an_http_1_0_origins_corrupt_page_is_visibly_truncated() -> TestResult {
     let page = synthetic_html(200_000, ORIGIN_HOST);
-    let encoded = compress("gzip", &page);
+    let encoded = codec::encode("gzip", &page);
     let half = encoded.len() / 2;
     let (wire, edge, _origin) = fetch(
         Script::new()
@@ -344,7 +345,7 @@ async fn the_decoded_size_cap_truncates_an_http_1_0_origins_page() -> TestResult
     let origin = ScriptedOrigin::start(
         Script::new()
             .raw("HTTP/1.0 200 OK\r\ncontent-type: text/html\r\ncontent-encoding: gzip\r\n\r\n")
-            .raw(compress("gzip", &page))
+            .raw(codec::encode("gzip", &page))
             .cut(),
     )?;
     let edge = Edge::boot()
@@ -378,7 +379,7 @@ async fn content_encoding_on_several_lines_is_read_as_one_list(
         format!("<html><head></head><body><a href=\"https://{ORIGIN_HOST}/a\">a</a></body></html>");
     let mut body = page.clone().into_bytes();
     for _ in 0..gzip_layers {
-        body = compress("gzip", &body);
+        body = codec::encode("gzip", &body);
     }
     let mut headers = html_head();
     headers.extend(lines.iter().map(|l| ("content-encoding", (*l).to_owned())));

@@ -1,14 +1,14 @@
-//! Running Sluice: the wire probe, the demo publisher through Viceroy, the serve command, and the
-//! Fastly CLI's build and validate.
+//! Running Sluice: the wire probe, the demo publisher through Viceroy, and the Fastly CLI. The
+//! serve command's own test is in `tools/tests/serve.rs`.
 
 mod common;
 
 use assert_cmd::Command;
 use common::{SECOND, TestResult};
-use harness::{Edge, Script, ScriptedOrigin, demo};
-use std::io::{BufRead, BufReader};
+use harness::{Edge, Script, ScriptedOrigin};
+use sluice_tools::demo;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn probe() -> Command {
     Command::cargo_bin("probe").expect("the probe binary")
@@ -112,64 +112,6 @@ async fn the_demo_slow_page_shows_its_first_paragraph_seconds_before_the_end() -
         "{body}"
     );
     assert!(!body.contains("https://www.publisher.example/"), "{body}");
-    Ok(())
-}
-
-/// The serve command end to end: it comes up on the address it is given, serves the demo
-/// through Viceroy, and stops on Ctrl-C.
-#[test]
-fn the_serve_command_brings_up_the_demo_and_stops_on_ctrl_c() -> TestResult {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    // The demo origin's own port is fixed; skip rather than fight another run for it.
-    if std::net::TcpListener::bind("127.0.0.1:9090").is_err() {
-        eprintln!("skipped: 127.0.0.1:9090 is busy");
-        return Ok(());
-    }
-    let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("serve"))
-        .args(["--addr", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = serve.stdout.take().expect("piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut ready = false;
-    while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_secs(1))
-            && line.starts_with("Sluice is serving")
-        {
-            ready = true;
-            break;
-        }
-    }
-    assert!(ready, "serve never said it was serving");
-
-    let output = probe()
-        .args([
-            "--header",
-            "accept-encoding: gzip",
-            &format!("http://127.0.0.1:{port}/slow"),
-        ])
-        .output()?;
-    let text = String::from_utf8(output.stdout)?;
-
-    std::process::Command::new("kill")
-        .args(["-INT", &serve.id().to_string()])
-        .status()?;
-    let status = serve.wait()?;
-    assert!(output.status.success(), "{text}");
-    assert!(
-        text.contains("content-encoding: gzip") && text.contains("terminator"),
-        "{text}"
-    );
-    assert!(status.success(), "serve exits cleanly on Ctrl-C: {status}");
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! ([`Chromium::find`]); a browser that downloads itself does not work on these machines.
 
 use crate::errors::HarnessError;
-use crate::wire::WireRequest;
+use crate::request::WireRequest;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -42,20 +42,23 @@
 #![warn(missing_docs)]
 
 pub mod browser;
-pub mod demo;
+pub mod codec;
 mod edge;
 pub mod errors;
 mod logs;
 mod manifest;
-pub mod measure;
 mod origin;
+mod reader;
 mod relay;
+mod request;
 mod runtime;
 pub mod toolchain;
 mod wire;
 
+pub use codec::decode;
 pub use edge::{Edge, EdgeBuilder, Origin};
 pub use errors::HarnessError;
 pub use logs::LogBook;
 pub use origin::{ReceivedRequest, Router, Script, ScriptedOrigin, Sent, Step};
-pub use wire::{Event, Framing, Wire, WireRequest, decode};
+pub use request::WireRequest;
+pub use wire::{Event, Framing, Wire};

@@ -1,10 +1,9 @@
-//! Shared by the pipeline's tests and benchmarks: the corpus, reference codecs (the crates'
-//! own one-shot encoders and decoders, independent of the pipeline's stages), and readers that
-//! hand out a body in chosen pieces.
+//! Shared by the pipeline's tests and benchmarks: the corpus, reference codecs (`harness::codec`,
+//! independent of the pipeline's stages), and readers that hand out a body in chosen pieces.
 #![allow(dead_code)]
 
 use sluice_edge::pipeline::{ContentKind, Encoding, Params};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 
 /// The shared corpus: `$SLUICE_CORPUS`, else `../shared/corpus` beside the project.
@@ -67,147 +66,40 @@ pub fn corpus() -> Vec<CorpusFile> {
         .collect()
 }
 
-/// Encodes with the crates' own writers at the corpus manifest's settings.
+/// The coding's `Content-Encoding` name, for `harness::codec`.
+fn name(encoding: Encoding) -> &'static str {
+    encoding.token().unwrap_or("identity")
+}
+
+/// Encodes as an origin does, independently of the pipeline's stages (the corpus manifest's
+/// settings: gzip and zlib level 6, brotli quality 5, window 22).
 pub fn encode(encoding: Encoding, raw: &[u8]) -> Vec<u8> {
-    use flate2::Compression;
-    match encoding {
-        Encoding::Identity => raw.to_vec(),
-        Encoding::Gzip => {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), Compression::new(6));
-            e.write_all(raw).unwrap();
-            e.finish().unwrap()
-        }
-        Encoding::Deflate => {
-            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), Compression::new(6));
-            e.write_all(raw).unwrap();
-            e.finish().unwrap()
-        }
-        Encoding::Brotli => {
-            let mut out = Vec::new();
-            {
-                let mut e = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
-                e.write_all(raw).unwrap();
-            }
-            out
-        }
-    }
+    harness::codec::encode(name(encoding), raw)
 }
 
 /// Encodes with a flush after every `every` bytes of input, as an origin that streams does.
 pub fn encode_flushed(encoding: Encoding, raw: &[u8], every: usize) -> Vec<u8> {
-    use flate2::Compression;
-    fn run(mut w: impl Write, raw: &[u8], every: usize) {
-        for piece in raw.chunks(every) {
-            w.write_all(piece).unwrap();
-            w.flush().unwrap();
-        }
-    }
-    let mut out = Vec::new();
-    match encoding {
-        Encoding::Identity => out.extend_from_slice(raw),
-        Encoding::Gzip => {
-            let mut e = flate2::write::GzEncoder::new(&mut out, Compression::new(6));
-            run(&mut e, raw, every);
-            e.finish().unwrap();
-        }
-        Encoding::Deflate => {
-            let mut e = flate2::write::ZlibEncoder::new(&mut out, Compression::new(6));
-            run(&mut e, raw, every);
-            e.finish().unwrap();
-        }
-        Encoding::Brotli => {
-            let mut e = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
-            run(&mut e, raw, every);
-            drop(e);
-        }
-    }
-    out
+    let pieces: Vec<&[u8]> = raw.chunks(every.max(1)).collect();
+    harness::codec::encode_pieces(Some(name(encoding)), &pieces).concat()
 }
 
 /// Raw deflate (no zlib wrapper), as some servers send for `deflate`.
 pub fn encode_raw_deflate(raw: &[u8]) -> Vec<u8> {
+    use std::io::Write;
     let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
     e.write_all(raw).unwrap();
     e.finish().unwrap()
 }
 
-/// Decodes with the crates' own readers; panics on invalid input.
+/// Decodes independently of the pipeline; panics on invalid input.
 pub fn decode(encoding: Encoding, encoded: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    match encoding {
-        Encoding::Identity => out.extend_from_slice(encoded),
-        Encoding::Gzip => {
-            flate2::read::MultiGzDecoder::new(encoded)
-                .read_to_end(&mut out)
-                .unwrap();
-        }
-        Encoding::Deflate => {
-            flate2::read::ZlibDecoder::new(encoded)
-                .read_to_end(&mut out)
-                .unwrap();
-        }
-        Encoding::Brotli => {
-            brotli::Decompressor::new(encoded, 4096)
-                .read_to_end(&mut out)
-                .unwrap();
-        }
-    }
-    out
+    harness::codec::decode(encoding.token(), encoded).expect("a valid body")
 }
 
 /// Decodes as much of an unfinished stream as there is, without requiring its end: what a
 /// browser can already show.
 pub fn decode_prefix(encoding: Encoding, encoded: &[u8]) -> Vec<u8> {
-    // Push-style decoders hand out what they have decoded as they go; an unfinished stream is
-    // then simply not finished.
-    fn feed(mut decoder: impl Write, encoded: &[u8]) {
-        let _ = decoder.write_all(encoded);
-        let _ = decoder.flush();
-    }
-    let mut out = Vec::new();
-    match encoding {
-        Encoding::Identity => out.extend_from_slice(encoded),
-        Encoding::Gzip => feed(flate2::write::GzDecoder::new(&mut out), encoded),
-        Encoding::Deflate => feed(flate2::write::ZlibDecoder::new(&mut out), encoded),
-        Encoding::Brotli => brotli_prefix(encoded, &mut out),
-    }
-    out
-}
-
-/// The crate's writer keeps decoded bytes back when its input runs out; the state machine hands
-/// them all out when asked, as a browser's decoder does.
-fn brotli_prefix(encoded: &[u8], out: &mut Vec<u8>) {
-    let mut state = brotli::BrotliState::new_strict(
-        brotli::HeapAlloc::<u8>::default(),
-        brotli::HeapAlloc::<u32>::default(),
-        brotli::HeapAlloc::<brotli::HuffmanCode>::default(),
-    );
-    let (mut available_in, mut offset_in, mut total) = (encoded.len(), 0, 0);
-    let mut buffer = vec![0u8; 32 * 1024];
-    loop {
-        let (mut available_out, mut offset_out) = (buffer.len(), 0);
-        let result = brotli::BrotliDecompressStream(
-            &mut available_in,
-            &mut offset_in,
-            encoded,
-            &mut available_out,
-            &mut offset_out,
-            &mut buffer,
-            &mut total,
-            &mut state,
-        );
-        out.extend_from_slice(&buffer[..offset_out]);
-        let more = match result {
-            brotli::BrotliResult::NeedsMoreOutput => true,
-            brotli::BrotliResult::NeedsMoreInput => {
-                brotli_decompressor::BrotliDecoderHasMoreOutput(&state)
-            }
-            _ => false,
-        };
-        if !more {
-            return;
-        }
-    }
+    harness::codec::decode_prefix(name(encoding), encoded)
 }
 
 /// A small deterministic generator for chunk sizes (xorshift64*), so a failure can be

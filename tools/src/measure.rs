@@ -1,16 +1,13 @@
-//! Building blocks for measuring a Compute program through Viceroy: large synthetic pages,
-//! compressed as an origin would send them, and the heap a request used.
+//! Building blocks for measuring Sluice through Viceroy: large synthetic pages, a script that
+//! sends them at full speed, and the heap a request used.
 
-use crate::edge::EdgeBuilder;
-use crate::errors::HarnessError;
-use crate::origin::{Script, ScriptedOrigin};
-use std::io::Write;
+use harness::{EdgeBuilder, HarnessError, Script, ScriptedOrigin};
 use std::time::Duration;
 
 /// An HTML page of about `size` bytes whose links, images and scripts name `host`.
 ///
 /// ```
-/// let page = harness::measure::synthetic_html(10_000, "www.publisher.example");
+/// let page = sluice_tools::measure::synthetic_html(10_000, "www.publisher.example");
 /// assert!(page.len() >= 10_000 && page.ends_with(b"</html>\n"));
 /// ```
 pub fn synthetic_html(size: usize, host: &str) -> Vec<u8> {
@@ -33,7 +30,7 @@ pub fn synthetic_html(size: usize, host: &str) -> Vec<u8> {
 /// `data_bytes` near its start, whose values name `host` bare and as URLs.
 ///
 /// ```
-/// let page = harness::measure::synthetic_next_page(200_000, 50_000, "www.publisher.example");
+/// let page = sluice_tools::measure::synthetic_next_page(200_000, 50_000, "www.publisher.example");
 /// let text = String::from_utf8(page).unwrap();
 /// assert!(text.contains(r#"<script id="__NEXT_DATA__" type="application/json">{"props""#));
 /// ```
@@ -60,61 +57,6 @@ pub fn synthetic_next_page(size: usize, data_bytes: usize, host: &str) -> Vec<u8
     [&page[..at], data.as_bytes(), &page[at..]].concat()
 }
 
-/// `body` in a content coding (`gzip`, `br`, or anything else for none), as one stream.
-pub fn compress(coding: &str, body: &[u8]) -> Vec<u8> {
-    compress_pieces(Some(coding), &[body]).concat()
-}
-
-/// Compresses pieces one after the other, flushing after each, as a streaming server does:
-/// every returned piece decodes on its own, given the ones before it. `None` or an unknown
-/// coding returns the pieces as they are.
-pub fn compress_pieces(coding: Option<&str>, pieces: &[impl AsRef<[u8]>]) -> Vec<Vec<u8>> {
-    enum Encoder {
-        Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
-        Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
-    }
-    let mut encoder = match coding {
-        Some("gzip") => Encoder::Gzip(Box::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::new(6),
-        ))),
-        Some("br") => Encoder::Brotli(Box::new(brotli::CompressorWriter::new(
-            Vec::new(),
-            4096,
-            5,
-            22,
-        ))),
-        _ => return pieces.iter().map(|p| p.as_ref().to_vec()).collect(),
-    };
-    let mut out = Vec::new();
-    for piece in pieces {
-        let produced = match &mut encoder {
-            Encoder::Gzip(e) => {
-                e.write_all(piece.as_ref())
-                    .and_then(|()| e.flush())
-                    .expect("in memory");
-                std::mem::take(e.get_mut())
-            }
-            Encoder::Brotli(e) => {
-                e.write_all(piece.as_ref())
-                    .and_then(|()| e.flush())
-                    .expect("in memory");
-                std::mem::take(e.get_mut())
-            }
-        };
-        out.push(produced);
-    }
-    let tail = match encoder {
-        Encoder::Gzip(e) => e.finish().expect("in memory"),
-        Encoder::Brotli(e) => e.into_inner(),
-    };
-    match out.last_mut() {
-        Some(last) => last.extend(tail),
-        None => out.push(tail),
-    }
-    out
-}
-
 /// A script that sends an HTML `body` at full speed in 64 KiB pieces.
 pub fn full_speed(body: &[u8], coding: &str) -> Script {
     let mut headers = vec![("content-type", "text/html; charset=utf-8".to_owned())];
@@ -131,9 +73,9 @@ pub struct Measured {
     /// The WebAssembly heap Viceroy reported for the request, in MiB.
     pub heap_mib: f64,
     /// The response as it crossed the wire.
-    pub wire: crate::Wire,
+    pub wire: harness::Wire,
     /// The instance's log.
-    pub log: crate::LogBook,
+    pub log: harness::LogBook,
 }
 
 /// Boots `edge` in front of an origin that plays `script` and sends it one GET (accepting gzip
@@ -142,7 +84,7 @@ pub struct Measured {
 pub async fn one_request(
     edge: EdgeBuilder,
     script: Script,
-) -> Result<(crate::Wire, crate::Edge, ScriptedOrigin), HarnessError> {
+) -> Result<(harness::Wire, harness::Edge, ScriptedOrigin), HarnessError> {
     let origin = ScriptedOrigin::start(script)?;
     let edge = edge.backend("origin", &origin).start().await?;
     let wire = edge

@@ -1,6 +1,7 @@
-//! The demo publisher origin: `demo_origin [--addr 127.0.0.1:9090]`. See `harness::demo`.
+//! The demo publisher origin: `demo_origin [--addr 127.0.0.1:9090]`. See `sluice_tools::demo`.
 
-use harness::{ScriptedOrigin, demo};
+use harness::ScriptedOrigin;
+use sluice_tools::demo;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -12,9 +12,9 @@
 //! The pages' scripts mark what worked on `<html>` (`data-app`, `data-fragment`, `data-sri`,
 //! `data-hashed`, ...), so a browser test can ask the page.
 
-use crate::measure::compress_pieces;
-use crate::origin::{ReceivedRequest, Router, Script};
 use base64::Engine;
+use harness::codec::encode_pieces;
+use harness::{ReceivedRequest, Router, Script};
 use sha2::Digest;
 use std::sync::Arc;
 use std::time::Duration;
@@ -327,7 +327,7 @@ fn respond(
         headers.push(("content-encoding", c.to_owned()));
     }
     let mut script = Script::new().head(200, headers);
-    for (i, piece) in compress_pieces(coding, &pieces).into_iter().enumerate() {
+    for (i, piece) in encode_pieces(coding, &pieces).into_iter().enumerate() {
         if i > 0 && !pause.is_zero() {
             script = script.pause(pause);
         }

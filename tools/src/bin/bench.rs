@@ -2,7 +2,7 @@
 //! metrics, and whole-request throughput, streaming against buffered (or pass-through).
 //!
 //! ```text
-//! cargo run -p harness --bin bench [-- --quick]
+//! cargo run -p sluice-tools --bin bench [-- --quick]
 //! ```
 //!
 //! Prints Markdown and writes it into BENCHMARKS.md between the `bench:start` and `bench:end`
@@ -10,11 +10,11 @@
 //! apt-get when missing (as root), and is skipped, saying so, when it cannot.
 
 use harness::browser::{Browser, Chromium};
-use harness::measure::{
-    compress, compress_pieces, full_speed, heap_of_one_request, synthetic_html, synthetic_next_page,
-};
-use harness::{Edge, Script, ScriptedOrigin, Wire, WireRequest, demo};
+use harness::codec;
+use harness::{Edge, Script, ScriptedOrigin, Wire, WireRequest};
 use serde_json::Value;
+use sluice_tools::demo;
+use sluice_tools::measure::{full_speed, heap_of_one_request, synthetic_html, synthetic_next_page};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
@@ -140,7 +140,7 @@ async fn memory(quick: bool) -> Result<String> {
                 if nextjs {
                     builder = builder.config("sluice_config", "post_processors", "nextjs");
                 }
-                let body = compress(coding, &page);
+                let body = codec::encode(coding, &page);
                 let measured = heap_of_one_request(builder, full_speed(&body, coding)).await?;
                 let wire = &measured.wire;
                 if wire.status() == 200 && !wire.truncated() {
@@ -182,7 +182,7 @@ fn slow_script() -> Script {
             ("content-encoding", "gzip"),
         ],
     );
-    for (i, piece) in compress_pieces(Some("gzip"), &pieces)
+    for (i, piece) in codec::encode_pieces(Some("gzip"), &pieces)
         .into_iter()
         .enumerate()
     {
@@ -367,7 +367,7 @@ async fn throughput(runs: usize) -> Result<String> {
     for line in manifest.lines().skip(1).filter(|l| l.contains("\thtml\t")) {
         let fields: Vec<&str> = line.split('\t').collect();
         let (name, host) = (fields[0], fields[2].split("://").nth(1).unwrap_or(HOST));
-        let body = compress("gzip", &std::fs::read(corpus_dir().join(name))?);
+        let body = codec::encode("gzip", &std::fs::read(corpus_dir().join(name))?);
         let mut results = Vec::new();
         for content_type in ["text/html", "application/octet-stream"] {
             let script = body
@@ -431,7 +431,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
     let command = format!(
-        "cargo run -p harness --bin bench{}",
+        "cargo run -p sluice-tools --bin bench{}",
         if quick { " -- --quick" } else { "" }
     );
     let mut section = format!(

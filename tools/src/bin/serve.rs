@@ -1,21 +1,24 @@
 //! Runs Sluice locally: the demo publisher origin and Viceroy serving the edge in front of it.
 //!
 //! ```text
-//! serve [--origin http://HOST:PORT] [--addr 127.0.0.1:7676]
+//! serve [--origin http://HOST:PORT] [--addr 127.0.0.1:7676] [--demo-addr 127.0.0.1:9090]
 //! ```
 //!
-//! Without `--origin` the built-in demo site (`harness::demo`) runs on 127.0.0.1:9090. With it,
+//! Without `--origin` the built-in demo site (`sluice_tools::demo`) runs on 127.0.0.1:9090. With it,
 //! Sluice fronts that origin instead, and rewrites its host. Ctrl-C stops both.
 
-use harness::{Edge, ScriptedOrigin, demo, toolchain};
+use harness::{Edge, ScriptedOrigin, toolchain};
+use sluice_tools::demo;
 use std::process::ExitCode;
 
 const DEMO_ADDR: &str = "127.0.0.1:9090";
-const USAGE: &str = "usage: serve [--origin http://HOST:PORT] [--addr HOST:PORT]";
+const USAGE: &str =
+    "usage: serve [--origin http://HOST:PORT] [--addr HOST:PORT] [--demo-addr HOST:PORT]";
 
 struct Args {
     origin: Option<String>,
     addr: String,
+    demo_addr: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -23,11 +26,13 @@ fn parse_args() -> Result<Args, String> {
     let mut parsed = Args {
         origin: None,
         addr: "127.0.0.1:7676".to_owned(),
+        demo_addr: DEMO_ADDR.to_owned(),
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--origin" => parsed.origin = Some(args.next().ok_or("--origin needs a URL")?),
             "--addr" => parsed.addr = args.next().ok_or("--addr needs HOST:PORT")?,
+            "--demo-addr" => parsed.demo_addr = args.next().ok_or("--demo-addr needs HOST:PORT")?,
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
@@ -87,15 +92,16 @@ async fn main() -> ExitCode {
             };
             (None, url.trim_end_matches('/').to_owned(), authority)
         }
-        None => match ScriptedOrigin::serve(DEMO_ADDR, demo::router()) {
+        None => match ScriptedOrigin::serve(&args.demo_addr, demo::router()) {
             Ok(origin) => (
                 Some(origin),
-                format!("http://{DEMO_ADDR}"),
+                format!("http://{}", args.demo_addr),
                 demo::HOST.to_owned(),
             ),
             Err(error) => {
                 return fail(format!(
-                    "the demo origin cannot listen on {DEMO_ADDR}: {error}. Stop what listens there, or front another origin with --origin"
+                    "the demo origin cannot listen on {}: {error}. Stop what listens there, pick another with --demo-addr, or front another origin with --origin",
+                    args.demo_addr
                 ));
             }
         },

@@ -1,0 +1,9 @@
+//! Sluice's own development tools, on top of the `harness` library: the demo publisher site
+//! ([`demo`]) that `scripts/serve` and the browser test put Sluice in front of, and the
+//! measurement helpers ([`measure`]) the bench and the memory tests share. The binaries are
+//! `serve`, `demo_origin` and `bench`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod demo;
+pub mod measure;
