@@ -12,9 +12,9 @@
 
 mod common;
 
-use common::{TestResult, needs};
+use common::{TestResult, needs, sluice};
+use harness::ScriptedOrigin;
 use harness::browser::{Browser, Chromium, PageLoad};
-use harness::{Edge, ScriptedOrigin};
 use sluice_tools::demo;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -199,7 +199,7 @@ async fn every_demo_page_works_through_sluice_as_it_does_direct() -> TestResult 
     };
     let origin = ScriptedOrigin::serve("127.0.0.1:0", demo::router())?;
     let front = tls_front(origin.addr())?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
     let proxy = edge.addr().to_string();
     let browser = Browser::start(
         &chromium,

@@ -5,7 +5,7 @@
 mod common;
 
 use common::support::{decode_prefix, encode_flushed};
-use common::{ORIGIN_HOST, SECOND, TestResult};
+use common::{ORIGIN_HOST, SECOND, TestResult, sluice};
 use harness::{Edge, Script, ScriptedOrigin};
 use rstest::rstest;
 use sluice_edge::pipeline::{ContentKind, Encoding, Params, process};
@@ -52,7 +52,7 @@ async fn a_compressed_page_from_a_slow_origin_arrives_in_decodable_pieces(
             .trickle(&encoded, encoded.len() / 5 + 1, Duration::from_millis(250))
             .end(),
     )?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge
         .get("/")
@@ -110,7 +110,7 @@ async fn a_stream_that_turns_corrupt_mid_body_truncates_the_response(
             .chunk(&encoded[encoded.len() / 2..])
             .end(),
     )?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge.get("/").send().await?;
 
@@ -154,7 +154,7 @@ async fn a_stream_that_ends_without_its_trailer_truncates_the_response() -> Test
             .chunk(&encoded[encoded.len() / 2..encoded.len() - 8])
             .end(),
     )?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge.get("/").send().await?;
 
@@ -182,7 +182,7 @@ async fn an_unknown_encoding_passes_through_with_its_length() -> TestResult {
             .chunk(&body)
             .end(),
     )?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge.get("/").send().await?;
 

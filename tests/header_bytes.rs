@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ORIGIN_HOST, SECOND, TestResult, page};
+use common::{ORIGIN_HOST, SECOND, TestResult, page, sluice};
 use harness::{Edge, Script, ScriptedOrigin, Wire};
 use rstest::rstest;
 
@@ -46,7 +46,7 @@ async fn a_client_header_with_latin1_bytes_is_served(
     #[case] value: &[u8],
 ) -> TestResult {
     let origin = html_origin()?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge.get("/").header(name, value).send().await?;
 
@@ -60,7 +60,7 @@ async fn a_client_header_with_latin1_bytes_is_served(
 #[tokio::test]
 async fn a_latin1_host_is_refused_by_viceroy_or_served_never_trapped() -> TestResult {
     let origin = html_origin()?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge
         .get("/")
@@ -103,7 +103,7 @@ async fn an_origin_header_with_latin1_bytes_streams_and_keeps_its_bytes(
         b"text/html"
     };
     let origin = ScriptedOrigin::start(origin_with_header(name, sent, content_type))?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge.get("/").send().await?;
 
@@ -140,7 +140,7 @@ async fn a_passed_through_response_keeps_the_origins_bytes(
             .chunk(&body)
             .end(),
     )?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge.get("/logo.png").send().await?;
 
@@ -168,7 +168,7 @@ async fn a_latin1_content_encoding_passes_the_body_through_untouched() -> TestRe
             .chunk(&body)
             .end(),
     )?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge.get("/").send().await?;
 

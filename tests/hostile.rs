@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ORIGIN_HOST, TestResult, page};
+use common::{ORIGIN_HOST, TestResult, page, sluice};
 use harness::{Edge, Wire};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -17,7 +17,7 @@ async fn edge_and_origin() -> Result<(Edge, MockServer), Box<dyn std::error::Err
         ))
         .mount(&origin)
         .await;
-    let edge = Edge::boot()
+    let edge = sluice()
         .backend("origin", &origin)
         .geolocation("127.0.0.1", [("country_code", "US")])
         .start()

@@ -5,16 +5,16 @@
 mod common;
 
 use common::{
-    SECOND, TestResult, US, gpp_header, html, id_cookie, origin_with, page, tcf, usnat_v2,
+    SECOND, TestResult, US, gpp_header, html, id_cookie, origin_with, page, sluice, tcf, usnat_v2,
     well_formed_id,
 };
-use harness::{Edge, EdgeBuilder};
+use harness::EdgeBuilder;
 use rstest::rstest;
 use sluice_edge::policy::identity::is_well_formed;
 use wiremock::{MockServer, ResponseTemplate};
 
 fn boot(origin: &MockServer) -> EdgeBuilder {
-    Edge::boot().backend("origin", origin)
+    sluice().backend("origin", origin)
 }
 
 fn in_us(builder: EdgeBuilder) -> EdgeBuilder {

@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{ORIGIN_HOST, TestResult};
+use common::{ORIGIN_HOST, TestResult, sluice};
 use harness::codec;
-use harness::{Edge, ReceivedRequest, Script, ScriptedOrigin};
+use harness::{ReceivedRequest, Script, ScriptedOrigin};
 use sluice_edge::pipeline::{ContentKind, Params, process};
 use sluice_tools::measure::synthetic_html;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ fn route(request: &ReceivedRequest) -> Script {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_streams_are_all_exact_or_truncated() -> TestResult {
     let origin = ScriptedOrigin::serve("127.0.0.1:0", Arc::new(route))?;
-    let edge = Arc::new(Edge::boot().backend("origin", &origin).start().await?);
+    let edge = Arc::new(sluice().backend("origin", &origin).start().await?);
     let proxy = edge.addr().to_string();
     let params = Params::new(ORIGIN_HOST, "http", &proxy)
         .with_kind(ContentKind::Html)

@@ -2,8 +2,7 @@
 
 mod common;
 
-use common::{ORIGIN_HOST, TestResult};
-use harness::Edge;
+use common::{ORIGIN_HOST, TestResult, sluice};
 use harness::codec;
 use rstest::rstest;
 use sluice_tools::measure::{full_speed, heap_of_one_request, synthetic_html, synthetic_next_page};
@@ -16,11 +15,9 @@ async fn the_streaming_heap_does_not_grow_with_the_page(#[case] coding: &str) ->
     let mut heaps = Vec::new();
     for size in [100_000, 10_000_000] {
         let page = synthetic_html(size, ORIGIN_HOST);
-        let measured = heap_of_one_request(
-            Edge::boot(),
-            full_speed(&codec::encode(coding, &page), coding),
-        )
-        .await?;
+        let measured =
+            heap_of_one_request(sluice(), full_speed(&codec::encode(coding, &page), coding))
+                .await?;
         measured.wire.assert_status(200).assert_chunked();
         heaps.push(measured.heap_mib);
     }
@@ -46,7 +43,7 @@ async fn a_twenty_megabyte_inline_script_streams_in_flat_memory() -> TestResult 
             line.repeat(lines)
         );
         let measured = heap_of_one_request(
-            Edge::boot(),
+            sluice(),
             full_speed(&codec::encode("gzip", page.as_bytes()), "gzip"),
         )
         .await?;
@@ -78,7 +75,7 @@ async fn a_next_js_page_holds_only_its_data_element(#[case] coding: &str) -> Tes
     for size in [100_000, 10_000_000] {
         let page = synthetic_next_page(size, 1_000_000, ORIGIN_HOST);
         let measured = heap_of_one_request(
-            Edge::boot().config("sluice_config", "post_processors", "nextjs"),
+            sluice().config("sluice_config", "post_processors", "nextjs"),
             full_speed(&codec::encode(coding, &page), coding),
         )
         .await?;

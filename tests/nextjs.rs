@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ORIGIN_HOST, SECOND, TestResult};
+use common::{ORIGIN_HOST, SECOND, TestResult, sluice};
 use harness::{Edge, Event, Script, ScriptedOrigin, Wire};
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,7 @@ async fn nextjs_edge(
     cap: Option<&str>,
 ) -> Result<Edge, harness::HarnessError> {
     let mut edge =
-        Edge::boot()
+        sluice()
             .backend("origin", origin)
             .config("sluice_config", "post_processors", "nextjs");
     if let Some(cap) = cap {

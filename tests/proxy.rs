@@ -3,14 +3,16 @@
 
 mod common;
 
-use common::{ORIGIN_HOST, SECOND, TestResult, US, html, origin_with, page, snapshot_settings};
-use harness::{Edge, EdgeBuilder, Script, ScriptedOrigin};
+use common::{
+    ORIGIN_HOST, SECOND, TestResult, US, html, origin_with, page, sluice, snapshot_settings,
+};
+use harness::{EdgeBuilder, Script, ScriptedOrigin};
 use rstest::rstest;
 use std::time::Duration;
 use wiremock::{MockServer, ResponseTemplate};
 
 fn boot(origin: &MockServer) -> EdgeBuilder {
-    Edge::boot().backend("origin", origin)
+    sluice().backend("origin", origin)
 }
 
 fn in_us(builder: EdgeBuilder) -> EdgeBuilder {
@@ -254,7 +256,7 @@ async fn passes_through_bodiless_statuses(#[case] status: u16) -> TestResult {
 #[tokio::test]
 async fn answers_a_gateway_error_when_the_origin_does_not_answer_in_time() -> TestResult {
     let origin = ScriptedOrigin::start(Script::new().stall())?;
-    let edge = Edge::boot()
+    let edge = sluice()
         .backend("origin", &origin)
         .first_byte_timeout(Duration::from_millis(500))
         .start()

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ORIGIN_HOST, SECOND, TestResult};
+use common::{ORIGIN_HOST, SECOND, TestResult, sluice};
 use harness::codec;
 use harness::{Edge, Script, ScriptedOrigin};
 use rstest::rstest;
@@ -17,7 +17,7 @@ fn html_head() -> Vec<(&'static str, String)> {
 async fn fetch(
     script: Script,
 ) -> Result<(harness::Wire, Edge, ScriptedOrigin), harness::HarnessError> {
-    one_request(Edge::boot(), script).await
+    one_request(sluice(), script).await
 }
 
 #[tokio::test]
@@ -44,7 +44,7 @@ async fn deeply_nested_next_data_is_rewritten_within_the_small_stack() -> TestRe
         "<html><head></head><body><script id=\"__NEXT_DATA__\" type=\"application/json\">{json}</script></body></html>"
     );
     let origin = ScriptedOrigin::start(Script::new().head(200, html_head()).chunk(&page).end())?;
-    let edge = Edge::boot()
+    let edge = sluice()
         .backend("origin", &origin)
         .config("sluice_config", "post_processors", "nextjs")
         .start()
@@ -182,7 +182,7 @@ async fn an_origin_that_stalls_past_the_between_bytes_timeout_truncates() -> Tes
             .chunk("<html><head></head><body><p>then nothing</p>")
             .stall(),
     )?;
-    let edge = Edge::boot()
+    let edge = sluice()
         .backend("origin", &origin)
         .between_bytes_timeout(Duration::from_millis(500))
         .start()
@@ -348,7 +348,7 @@ async fn the_decoded_size_cap_truncates_an_http_1_0_origins_page() -> TestResult
             .raw(codec::encode("gzip", &page))
             .cut(),
     )?;
-    let edge = Edge::boot()
+    let edge = sluice()
         .backend("origin", &origin)
         .config("sluice_config", "max_decoded_bytes", "1000000")
         .start()

@@ -4,8 +4,8 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{SECOND, TestResult};
-use harness::{Edge, Script, ScriptedOrigin};
+use common::{SECOND, TestResult, sluice};
+use harness::{Script, ScriptedOrigin};
 use sluice_tools::demo;
 use std::process::Stdio;
 use std::time::Duration;
@@ -88,7 +88,7 @@ fn probe_refuses_bad_arguments() {
 #[tokio::test]
 async fn the_demo_slow_page_shows_its_first_paragraph_seconds_before_the_end() -> TestResult {
     let origin = ScriptedOrigin::serve("127.0.0.1:0", demo::router())?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge
         .get("/slow")
@@ -124,7 +124,7 @@ async fn the_fastly_cli_builds_validates_and_serves_the_package() -> TestResult 
         eprintln!("skipped: no Fastly CLI (set SLUICE_FASTLY_CLI, or run .ci/run to install it)");
         return Ok(());
     };
-    let root = harness::toolchain::workspace_root();
+    let root = sluice_tools::project_root();
     let copy = std::env::temp_dir().join(format!("sluice-cli-{}", std::process::id()));
     std::fs::create_dir_all(&copy)?;
     let files = std::process::Command::new("git")

@@ -6,7 +6,7 @@
 mod common;
 
 use base64::Engine;
-use common::{ORIGIN_HOST, TestResult};
+use common::{ORIGIN_HOST, TestResult, sluice};
 use harness::{Edge, ReceivedRequest, Script, ScriptedOrigin, Wire};
 use rstest::rstest;
 use sha2::Digest;
@@ -18,7 +18,7 @@ async fn through_sluice(
     script: Script,
 ) -> Result<(Edge, ScriptedOrigin), Box<dyn std::error::Error + Send + Sync>> {
     let origin = ScriptedOrigin::start(script)?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
     Ok((edge, origin))
 }
 
@@ -145,7 +145,7 @@ async fn a_script_with_integrity_arrives_with_the_bytes_of_its_hash() -> TestRes
             },
         ),
     )?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let document = text(&edge.get("/").send().await?);
     let marked = format!("http://{}/app.js?sluice-verbatim=1", edge.addr());
@@ -293,7 +293,7 @@ async fn a_range_of_a_page_is_answered_with_the_whole_page_rewritten() -> TestRe
             },
         ),
     )?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge
         .get("/article")

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{SECOND, TestResult, page, snapshot_settings};
+use common::{SECOND, TestResult, page, sluice, snapshot_settings};
 use harness::{Edge, Script, ScriptedOrigin};
 use std::time::Duration;
 use wiremock::matchers::{method, path};
@@ -16,7 +16,7 @@ fn html_head() -> [(&'static str, &'static str); 1] {
 
 /// An instance that injects no script, so bodies can be compared byte for byte.
 async fn without_injection(origin: &ScriptedOrigin) -> Result<Edge, harness::HarnessError> {
-    Edge::boot()
+    sluice()
         .backend("origin", origin)
         .config("sluice_config", "inject_script", "")
         .start()
@@ -35,7 +35,7 @@ async fn commits_the_head_before_the_origin_sends_its_last_chunk() -> TestResult
             .chunk("<p>third</p></body></html>")
             .end(),
     )?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge.get("/").send().await?;
 
@@ -89,7 +89,7 @@ async fn strips_content_length_on_the_stream_path() -> TestResult {
         .expect(1)
         .mount(&origin)
         .await;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge.get("/").send().await?;
 
@@ -137,7 +137,7 @@ async fn answers_health_without_asking_the_origin() -> TestResult {
         .expect(0)
         .mount(&origin)
         .await;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     let wire = edge.get("/health").send().await?;
 
@@ -151,7 +151,7 @@ async fn answers_502_when_the_origin_is_unreachable() -> TestResult {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.local_addr()?.port()
     };
-    let edge = Edge::boot()
+    let edge = sluice()
         .backend("origin", &format!("http://127.0.0.1:{closed_port}"))
         .start()
         .await?;
@@ -174,7 +174,7 @@ async fn keeps_viceroys_start_up_probe_away_from_the_origin() -> TestResult {
         .expect(1)
         .mount(&origin)
         .await;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = sluice().backend("origin", &origin).start().await?;
 
     edge.get("/only-request").send().await?.assert_status(200);
 
@@ -197,7 +197,7 @@ async fn runs_several_instances_side_by_side() -> TestResult {
                 )
                 .mount(&origin)
                 .await;
-            let edge = Edge::boot().backend("origin", &origin).start().await?;
+            let edge = sluice().backend("origin", &origin).start().await?;
             let wire = edge.get("/").send().await?;
             wire.assert_status(200).assert_chunked();
             let body = String::from_utf8(wire.decoded_body()?)?;

@@ -3,6 +3,7 @@
 use crate::errors::HarnessError;
 use crate::logs::{LogBook, strip_ansi};
 use crate::manifest::{self, Backend, LocalServer};
+use crate::program::ProgramSpec;
 use crate::relay::Relay;
 use crate::request::WireRequest;
 use crate::toolchain;
@@ -61,12 +62,22 @@ impl Origin for String {
 /// ```
 #[must_use = "an edge does nothing until started"]
 pub struct EdgeBuilder {
-    wasm: Option<PathBuf>,
+    program: ProgramSpec,
+    viceroy_version: String,
     manifest: Option<String>,
     local: LocalServer,
     startup_timeout: Duration,
     listen: String,
     echo: bool,
+}
+
+/// What [`EdgeBuilder::prepare`] found.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The Viceroy binary.
+    pub viceroy: PathBuf,
+    /// The program's module.
+    pub wasm: PathBuf,
 }
 
 /// A running Viceroy instance serving the Compute program, on its own port with its own
@@ -80,10 +91,12 @@ pub struct Edge {
 }
 
 impl Edge {
-    /// Starts configuring an instance of this project's program, with its `fastly.toml`.
+    /// Starts configuring an instance of the test's own Compute program (see
+    /// [`package`](EdgeBuilder::package) to name another), with its `fastly.toml`.
     pub fn boot() -> EdgeBuilder {
         EdgeBuilder {
-            wasm: None,
+            program: ProgramSpec::default(),
+            viceroy_version: toolchain::DEFAULT_VICEROY_VERSION.to_owned(),
             manifest: None,
             local: LocalServer::default(),
             startup_timeout: Duration::from_secs(60),
@@ -249,15 +262,64 @@ impl EdgeBuilder {
         self
     }
 
-    /// Runs another Compute program instead of this project's `edge.wasm`.
-    pub fn wasm(mut self, path: impl Into<PathBuf>) -> Self {
-        self.wasm = Some(path.into());
+    /// Runs this package of the test's workspace.
+    ///
+    /// ### Default
+    /// The test's own package (`CARGO_MANIFEST_DIR`), or the project's (see
+    /// [`project`](Self::project)).
+    pub fn package(mut self, name: &str) -> Self {
+        self.program.package = Some(name.to_owned());
         self
     }
 
-    /// Starts from this manifest text instead of the project's `fastly.toml`.
+    /// Runs this binary of the package.
+    ///
+    /// ### Default
+    /// The package's only binary.
+    pub fn bin(mut self, name: &str) -> Self {
+        self.program.bin = Some(name.to_owned());
+        self
+    }
+
+    /// Runs the Compute program of the Cargo project in `dir` (its `Cargo.toml`, and its
+    /// `fastly.toml` if it has one): a program outside the test's own crate.
+    ///
+    /// ### Default
+    /// The test's own crate (`CARGO_MANIFEST_DIR`, else the current directory).
+    pub fn project(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.program.project = Some(dir.into());
+        self
+    }
+
+    /// Runs this prebuilt module instead of building the program (`$HARNESS_WASM` does the same
+    /// for a whole run).
+    pub fn wasm(mut self, path: impl Into<PathBuf>) -> Self {
+        self.program.wasm = Some(path.into());
+        self
+    }
+
+    /// Starts from this `fastly.toml`.
+    ///
+    /// ### Default
+    /// The package's `fastly.toml`, else the workspace's, else an empty manifest.
+    pub fn manifest(mut self, path: impl Into<PathBuf>) -> Self {
+        self.program.manifest = Some(path.into());
+        self
+    }
+
+    /// Starts from this manifest text instead of a `fastly.toml` file.
     pub fn fastly_toml(mut self, manifest: &str) -> Self {
         self.manifest = Some(manifest.to_owned());
+        self
+    }
+
+    /// Runs Viceroy of this version's series (`0.22.0` accepts any 0.22.x found), installing
+    /// this version when none is.
+    ///
+    /// ### Default
+    /// [`DEFAULT_VICEROY_VERSION`](crate::toolchain::DEFAULT_VICEROY_VERSION).
+    pub fn viceroy_version(mut self, version: &str) -> Self {
+        self.viceroy_version = version.to_owned();
         self
     }
 
@@ -270,6 +332,22 @@ impl EdgeBuilder {
         self
     }
 
+    /// Does the set-up an instance needs without starting one: Viceroy found (or installed)
+    /// and the program built (once per process). Tools that prepare a machine call this;
+    /// [`start`](Self::start) does it itself.
+    ///
+    /// ```no_run
+    /// let ready = harness::Edge::boot().package("my-service").prepare()?;
+    /// println!("{} runs {}", ready.viceroy.display(), ready.wasm.display());
+    /// # Ok::<(), harness::HarnessError>(())
+    /// ```
+    pub fn prepare(&self) -> Result<Prepared, HarnessError> {
+        Ok(Prepared {
+            viceroy: toolchain::viceroy(&self.viceroy_version)?,
+            wasm: self.program.resolve()?.wasm,
+        })
+    }
+
     /// Builds (once per process) and starts the instance; returns when it listens.
     pub async fn start(self) -> Result<Edge, HarnessError> {
         tokio::task::spawn_blocking(move || self.start_blocking())
@@ -279,16 +357,10 @@ impl EdgeBuilder {
 
     /// [`start`](Self::start) for code without an async runtime.
     pub fn start_blocking(mut self) -> Result<Edge, HarnessError> {
-        let viceroy = toolchain::viceroy()?;
-        let wasm = match self.wasm.take() {
-            Some(path) => path,
-            None => toolchain::edge_wasm()?,
-        };
-        let base = match self.manifest.take() {
-            Some(text) => text,
-            None => std::fs::read_to_string(toolchain::workspace_root().join("fastly.toml"))
-                .map_err(|e| HarnessError::io("reading fastly.toml", e))?,
-        };
+        let viceroy = toolchain::viceroy(&self.viceroy_version)?;
+        let program = self.program.resolve()?;
+        let wasm = program.wasm;
+        let base = self.manifest.take().unwrap_or(program.manifest);
         let mut relays = Vec::new();
         for backend in &mut self.local.backends {
             if let Some(target) = loopback_addr(&backend.url) {

@@ -48,6 +48,7 @@ pub mod errors;
 mod logs;
 mod manifest;
 mod origin;
+mod program;
 mod reader;
 mod relay;
 mod request;
@@ -56,7 +57,7 @@ pub mod toolchain;
 mod wire;
 
 pub use codec::decode;
-pub use edge::{Edge, EdgeBuilder, Origin};
+pub use edge::{Edge, EdgeBuilder, Origin, Prepared};
 pub use errors::HarnessError;
 pub use logs::LogBook;
 pub use origin::{ReceivedRequest, Router, Script, ScriptedOrigin, Sent, Step};

@@ -6,6 +6,11 @@ use std::time::Duration;
 /// `?` works in tests that return this.
 pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
+/// Sluice under Viceroy: the `edge` package's program, with the project's `fastly.toml`.
+pub fn sluice() -> harness::EdgeBuilder {
+    harness::Edge::boot().package("edge")
+}
+
 /// The host the default fastly.toml configures as the publisher origin.
 pub const ORIGIN_HOST: &str = "www.publisher.example";
 

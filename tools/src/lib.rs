@@ -7,3 +7,11 @@
 
 pub mod demo;
 pub mod measure;
+
+/// The project's root folder (the workspace's).
+pub fn project_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tools/ lives one folder below the project root")
+        .to_path_buf()
+}

@@ -1,34 +1,55 @@
-//! Prepares a machine to run and test Sluice: the wasm target, the pinned Viceroy (installed
-//! once per machine into the per-user tools folder) and the edge build. What it does is what the
-//! harness does on first use, said out loud.
+//! Prepares a machine to run and test a Compute program: the wasm32-wasip1 target, Viceroy
+//! (installed once per machine into the harness's tools folder) and the program's build. What
+//! the harness does on first use, said out loud, a line per step.
 
-use harness::toolchain;
+use clap::Parser;
+use harness::{Edge, toolchain};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// One set-up step: what it reports on success.
-type Step = fn() -> Result<String, harness::HarnessError>;
+/// Prepare this machine to run a Compute program under Viceroy.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// The Cargo project of the program (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+    /// The package to build (default: the project's own).
+    #[arg(long, value_name = "NAME")]
+    package: Option<String>,
+    /// The binary to build (default: the package's only one).
+    #[arg(long, value_name = "NAME")]
+    bin: Option<String>,
+    /// The Viceroy version to install when none of its series is found.
+    #[arg(long, value_name = "VERSION", default_value = toolchain::DEFAULT_VICEROY_VERSION)]
+    viceroy_version: String,
+}
 
 fn main() -> ExitCode {
-    let steps: [(&str, Step); 3] = [
-        ("wasm32-wasip1 target", || {
-            toolchain::ensure_wasm_target().map(|()| "installed".to_owned())
-        }),
-        ("Viceroy", || {
-            toolchain::viceroy().map(|path| path.display().to_string())
-        }),
-        ("edge.wasm", || {
-            toolchain::edge_wasm().map(|path| path.display().to_string())
-        }),
-    ];
-    for (name, step) in steps {
-        eprintln!("setup: {name} ...");
-        match step() {
-            Ok(found) => eprintln!("setup: {name}: {found}"),
-            Err(error) => {
-                eprintln!("setup: {name} failed: {error}");
-                return ExitCode::FAILURE;
-            }
+    let args = Args::parse();
+    let mut edge = Edge::boot().viceroy_version(&args.viceroy_version);
+    if let Some(project) = args.project {
+        edge = edge.project(project);
+    }
+    if let Some(package) = &args.package {
+        edge = edge.package(package);
+    }
+    if let Some(bin) = &args.bin {
+        edge = edge.bin(bin);
+    }
+    eprintln!(
+        "setup: Viceroy {} and the program ...",
+        args.viceroy_version
+    );
+    match edge.prepare() {
+        Ok(ready) => {
+            eprintln!("setup: Viceroy: {}", ready.viceroy.display());
+            eprintln!("setup: program: {}", ready.wasm.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("setup: failed: {error}");
+            ExitCode::FAILURE
         }
     }
-    ExitCode::SUCCESS
 }

@@ -136,7 +136,7 @@ async fn memory(quick: bool) -> Result<String> {
                 synthetic_html(size, HOST)
             };
             for coding in ["gzip", "br"] {
-                let mut builder = Edge::boot();
+                let mut builder = Edge::boot().package("edge");
                 if nextjs {
                     builder = builder.config("sluice_config", "post_processors", "nextjs");
                 }
@@ -203,7 +203,11 @@ struct Timing {
 
 async fn one_timing(buffered: bool) -> Result<Timing> {
     let origin = ScriptedOrigin::start(slow_script())?;
-    let edge = Edge::boot().backend("origin", &origin).start().await?;
+    let edge = Edge::boot()
+        .package("edge")
+        .backend("origin", &origin)
+        .start()
+        .await?;
     let relay = BufferingRelay::start(edge.addr()).await?;
     let addr = if buffered { relay.addr } else { edge.addr() };
     let wire = WireRequest::new(addr.to_string(), "GET", "/")
@@ -293,6 +297,7 @@ async fn browser(runs: usize) -> Result<String> {
     };
     let origin = ScriptedOrigin::serve("127.0.0.1:0", demo::router())?;
     let edge = Edge::boot()
+        .package("edge")
         .backend("origin", &origin)
         .config("sluice_config", "post_processors", "nextjs")
         .start()
@@ -344,7 +349,7 @@ async fn browser(runs: usize) -> Result<String> {
 fn corpus_dir() -> PathBuf {
     std::env::var_os("SLUICE_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| harness::toolchain::workspace_root().join("../shared/corpus"))
+        .unwrap_or_else(|| sluice_tools::project_root().join("../shared/corpus"))
 }
 
 async fn last_byte_ms(edge: &Edge) -> Result<f64> {
@@ -382,6 +387,7 @@ async fn throughput(runs: usize) -> Result<String> {
                 .end();
             let origin = ScriptedOrigin::start(script)?;
             let edge = Edge::boot()
+                .package("edge")
                 .backend("origin", &origin)
                 .config("sluice_config", "origin_host", host)
                 .start()
@@ -405,7 +411,7 @@ async fn throughput(runs: usize) -> Result<String> {
 }
 
 fn write_into_benchmarks(section: &str) -> Result<()> {
-    let path = harness::toolchain::workspace_root().join("BENCHMARKS.md");
+    let path = sluice_tools::project_root().join("BENCHMARKS.md");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let (start, end) = ("<!-- bench:start -->", "<!-- bench:end -->");
     let block = format!("{start}\n{section}{end}");

@@ -7,7 +7,7 @@
 //! Without `--origin` the built-in demo site (`sluice_tools::demo`) runs on 127.0.0.1:9090. With it,
 //! Sluice fronts that origin instead, and rewrites its host. Ctrl-C stops both.
 
-use harness::{Edge, ScriptedOrigin, toolchain};
+use harness::{Edge, ScriptedOrigin};
 use sluice_tools::demo;
 use std::process::ExitCode;
 
@@ -59,24 +59,16 @@ async fn main() -> ExitCode {
             args.addr
         ));
     }
-    for (step, result) in [
-        (
-            "wasm32-wasip1 target",
-            toolchain::ensure_wasm_target().map(|()| String::new()),
+    eprintln!(
+        "serve: Viceroy and the edge build (the first time: a Viceroy install, about 12 minutes) ..."
+    );
+    match Edge::boot().package("edge").prepare() {
+        Ok(ready) => eprintln!(
+            "serve: ready: {} runs {}",
+            ready.viceroy.display(),
+            ready.wasm.display()
         ),
-        (
-            "Viceroy",
-            toolchain::viceroy().map(|p| p.display().to_string()),
-        ),
-        (
-            "edge.wasm",
-            toolchain::edge_wasm().map(|p| p.display().to_string()),
-        ),
-    ] {
-        match result {
-            Ok(found) => eprintln!("serve: {step} ready {found}"),
-            Err(error) => return fail(format!("{step}: {error}")),
-        }
+        Err(error) => return fail(error.to_string()),
     }
 
     let (_demo, origin_url, origin_host) = match &args.origin {
@@ -108,6 +100,7 @@ async fn main() -> ExitCode {
     };
 
     let edge = Edge::boot()
+        .package("edge")
         .backend("origin", &origin_url)
         .override_host(&origin_host)
         .config("sluice_config", "origin_host", &origin_host)
