@@ -10,9 +10,7 @@
 //! Needs Debian's chromium and chromium-driver: under CI (`CI=true`) their absence fails the
 //! test; elsewhere it says "skipped".
 
-mod common;
-
-use common::{TestResult, needs, sluice};
+use crate::common::{TestResult, needs, sluice};
 use harness::ScriptedOrigin;
 use harness::browser::{Browser, Chromium, PageLoad};
 use sluice_tools::demo;

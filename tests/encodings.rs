@@ -2,10 +2,8 @@
 //! client in pieces while a slow origin is still sending, and cut off (never ended cleanly)
 //! when the origin's stream turns out corrupt mid-body.
 
-mod common;
-
-use common::support::{decode_prefix, encode_flushed};
-use common::{ORIGIN_HOST, SECOND, TestResult, sluice};
+use crate::common::support::{decode_prefix, encode_flushed};
+use crate::common::{ORIGIN_HOST, SECOND, TestResult, sluice};
 use harness::{Edge, Script, ScriptedOrigin};
 use rstest::rstest;
 use sluice_edge::pipeline::{ContentKind, Encoding, Params, process};

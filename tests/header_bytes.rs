@@ -2,9 +2,7 @@
 //! 0x80-0xFF (obs-text), from the client or from the origin, through Viceroy. Each page is served
 //! complete, nothing traps, and the origin's bytes reach the client unchanged.
 
-mod common;
-
-use common::{ORIGIN_HOST, SECOND, TestResult, page, sluice};
+use crate::common::{ORIGIN_HOST, SECOND, TestResult, page, sluice};
 use harness::{Edge, Script, ScriptedOrigin, Wire};
 use rstest::rstest;
 

@@ -1,9 +1,7 @@
 //! Hostile client requests through Viceroy: none may crash the guest, reach another host, or
 //! put unsanitised input into a header or a page.
 
-mod common;
-
-use common::{ORIGIN_HOST, TestResult, page, sluice};
+use crate::common::{ORIGIN_HOST, TestResult, page, sluice};
 use harness::{Edge, Wire};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};

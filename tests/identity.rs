@@ -2,9 +2,7 @@
 //! told about it, and what happens where consent or jurisdiction is unknown (the stricter
 //! answer).
 
-mod common;
-
-use common::{
+use crate::common::{
     SECOND, TestResult, US, gpp_header, html, id_cookie, origin_with, page, sluice, tcf, usnat_v2,
     well_formed_id,
 };

@@ -1,8 +1,6 @@
 //! Constant memory on the streaming path, as Viceroy measures the guest's heap.
 
-mod common;
-
-use common::{ORIGIN_HOST, TestResult, sluice};
+use crate::common::{ORIGIN_HOST, TestResult, sluice};
 use harness::codec;
 use rstest::rstest;
 use sluice_tools::measure::{full_speed, heap_of_one_request, synthetic_html, synthetic_next_page};

@@ -2,9 +2,7 @@
 //! the client while the origin is still sending, the data element arrives rewritten, and a data
 //! element past its cap is served with the ordinary rewrite, never refused.
 
-mod common;
-
-use common::{ORIGIN_HOST, SECOND, TestResult, sluice};
+use crate::common::{ORIGIN_HOST, SECOND, TestResult, sluice};
 use harness::{Edge, Event, Script, ScriptedOrigin, Wire};
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,7 @@
 //! The publisher proxy through Viceroy: settings, the origin request, the response paths and
 //! the final headers. Identity and consent are in `identity.rs`.
 
-mod common;
-
-use common::{
+use crate::common::{
     ORIGIN_HOST, SECOND, TestResult, US, html, origin_with, page, sluice, snapshot_settings,
 };
 use harness::{EdgeBuilder, Script, ScriptedOrigin};

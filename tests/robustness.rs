@@ -1,9 +1,7 @@
 //! Bad and extreme origin responses through Viceroy: each ends with a named outcome, the log
 //! says why, and nothing is a complete-looking wrong page.
 
-mod common;
-
-use common::{ORIGIN_HOST, SECOND, TestResult, sluice};
+use crate::common::{ORIGIN_HOST, SECOND, TestResult, sluice};
 use harness::codec;
 use harness::{Edge, Script, ScriptedOrigin};
 use rstest::rstest;

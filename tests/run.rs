@@ -1,10 +1,8 @@
 //! Running Sluice: the wire probe, the demo publisher through Viceroy, and the Fastly CLI. The
 //! serve command's own test is in `tools/tests/serve.rs`.
 
-mod common;
-
+use crate::common::{SECOND, TestResult, sluice};
 use assert_cmd::Command;
-use common::{SECOND, TestResult, sluice};
 use harness::{Script, ScriptedOrigin};
 use sluice_tools::demo;
 use std::process::Stdio;

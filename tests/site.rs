@@ -3,14 +3,11 @@
 //! hashes, the script tag goes into documents only, ranges never deliver an un-rewritten part of
 //! a page, and UTF-16 pages are rewritten in UTF-16.
 
-mod common;
-
+use crate::common::{ORIGIN_HOST, TestResult, sluice};
 use base64::Engine;
-use common::{ORIGIN_HOST, TestResult, sluice};
-use harness::{Edge, ReceivedRequest, Script, ScriptedOrigin, Wire};
+use harness::{Edge, ReceivedRequest, Router, Script, ScriptedOrigin, Wire};
 use rstest::rstest;
 use sha2::Digest;
-use std::sync::Arc;
 
 const TAG: &str = r#"<script src="/sluice/tag.js"></script>"#;
 
@@ -89,7 +86,7 @@ async fn url_bearing_headers_point_at_the_proxy() -> TestResult {
                     ("set-cookie", format!("session=abc; Domain={ORIGIN_HOST}; Path=/; HttpOnly")),
                 ],
             )
-            .chunk(common::page(""))
+            .chunk(crate::common::page(""))
             .end(),
     )
     .await?;
@@ -126,7 +123,7 @@ async fn a_script_with_integrity_arrives_with_the_bytes_of_its_hash() -> TestRes
     let (js, html) = (app_js.clone(), page.clone());
     let origin = ScriptedOrigin::serve(
         "127.0.0.1:0",
-        Arc::new(
+        Router::from_fn(
             move |request: &ReceivedRequest| match request.path.as_str() {
                 "/app.js" => Script::new()
                     .head(
@@ -269,11 +266,11 @@ async fn urls_in_any_letter_case_or_with_a_trailing_dot_are_rewritten() -> TestR
 /// and answers 200 with the whole page rewritten.
 #[tokio::test]
 async fn a_range_of_a_page_is_answered_with_the_whole_page_rewritten() -> TestResult {
-    let page = common::page("<p>the whole page</p>");
+    let page = crate::common::page("<p>the whole page</p>");
     let whole = page.clone();
     let origin = ScriptedOrigin::serve(
         "127.0.0.1:0",
-        Arc::new(
+        Router::from_fn(
             move |request: &ReceivedRequest| match request.header("range") {
                 Some(_) => Script::new()
                     .head(

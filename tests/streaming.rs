@@ -2,9 +2,7 @@
 //! framing, Content-Length removal, truncation on a mid-stream origin failure, and the
 //! responses that never stream (/health, an unreachable origin).
 
-mod common;
-
-use common::{SECOND, TestResult, page, sluice, snapshot_settings};
+use crate::common::{SECOND, TestResult, page, sluice, snapshot_settings};
 use harness::{Edge, Script, ScriptedOrigin};
 use std::time::Duration;
 use wiremock::matchers::{method, path};

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Default)]
 pub struct LogBook {
     lines: Arc<Mutex<Vec<String>>>,
+    /// The first line this book shows: an instance lent to several tests shows each only its own.
+    start: usize,
 }
 
 impl LogBook {
@@ -22,18 +24,27 @@ impl LogBook {
         self.lines.lock().expect("log lock").push(line);
     }
 
+    /// The same log, showing only the lines that come from now on.
+    pub(crate) fn lines_to_come(&self) -> LogBook {
+        LogBook {
+            lines: Arc::clone(&self.lines),
+            start: self.lines.lock().expect("log lock").len(),
+        }
+    }
+
+    fn with_lines<T>(&self, f: impl FnOnce(&[String]) -> T) -> T {
+        let lines = self.lines.lock().expect("log lock");
+        f(&lines[self.start.min(lines.len())..])
+    }
+
     /// Every line so far.
     pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().expect("log lock").clone()
+        self.with_lines(<[String]>::to_vec)
     }
 
     /// Whether any line contains `needle`.
     pub fn contains(&self, needle: &str) -> bool {
-        self.lines
-            .lock()
-            .expect("log lock")
-            .iter()
-            .any(|l| l.contains(needle))
+        self.with_lines(|lines| lines.iter().any(|l| l.contains(needle)))
     }
 
     /// Waits until a line contains `needle` (guest log lines can arrive just after the response
@@ -49,22 +60,28 @@ impl LogBook {
         true
     }
 
+    /// The messages the program wrote to log endpoint `name` (Viceroy prints each as a
+    /// `name :: message` line, with newlines inside a message written as `\n`).
+    pub fn endpoint(&self, name: &str) -> Vec<String> {
+        let prefix = format!("{name} :: ");
+        self.with_lines(|lines| {
+            lines
+                .iter()
+                .filter_map(|line| line.strip_prefix(&prefix))
+                .map(str::to_owned)
+                .collect()
+        })
+    }
+
     /// The last `n` lines, one per line.
     pub fn tail(&self, n: usize) -> String {
-        let lines = self.lines.lock().expect("log lock");
-        let start = lines.len().saturating_sub(n);
-        lines[start..].join("\n")
+        self.with_lines(|lines| lines[lines.len().saturating_sub(n)..].join("\n"))
     }
 
     /// The WebAssembly heap of each completed request, in MiB, from Viceroy's
-    /// `request completed using N MiB of WebAssembly heap` lines.
+    /// `request completed using N MiB of WebAssembly heap` lines (in whatever unit it printed).
     pub fn heap_reports_mib(&self) -> Vec<f64> {
-        self.lines
-            .lock()
-            .expect("log lock")
-            .iter()
-            .filter_map(|line| heap_mib(line))
-            .collect()
+        self.with_lines(|lines| lines.iter().filter_map(|line| heap_mib(line)).collect())
     }
 
     /// Waits until at least `count` heap reports are in (Viceroy logs them just after the
@@ -81,12 +98,22 @@ impl LogBook {
     }
 }
 
+/// The heap figure of a `request completed using 2.1 MiB of WebAssembly heap` line, in MiB
+/// (Viceroy picks the unit: B, KiB, MiB or GiB).
 fn heap_mib(line: &str) -> Option<f64> {
-    let before = line.split(" MiB of WebAssembly heap").next()?;
-    if before.len() == line.len() {
-        return None;
-    }
-    before.rsplit(' ').next()?.parse().ok()
+    let (before, _) = line.split_once(" of WebAssembly heap")?;
+    let mut words = before.rsplit(' ');
+    let unit = words.next()?;
+    let value: f64 = words.next()?.parse().ok()?;
+    let scale = match unit {
+        "B" => 1.0 / (1024.0 * 1024.0),
+        "KiB" => 1.0 / 1024.0,
+        "MiB" => 1.0,
+        "GiB" => 1024.0,
+        "TiB" => 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some(value * scale)
 }
 
 /// Removes ANSI colour sequences, which Viceroy may print even into a pipe.
@@ -117,6 +144,10 @@ mod tests {
             "\u{1b}[32m INFO\u{1b}[0m request completed using 2.1 MiB of WebAssembly heap",
         );
         assert_eq!(heap_mib(&line), Some(2.1));
+        assert_eq!(
+            heap_mib("request completed using 512.0 KiB of WebAssembly heap"),
+            Some(0.5)
+        );
         assert_eq!(heap_mib("request completed in 2ms"), None);
     }
 }

@@ -1,209 +1,32 @@
 //! A scripted origin: for what wiremock cannot do (a body sent over time, a connection cut
-//! mid-body, a stall), a response written step by step, with the time each step left.
+//! mid-body, a stall), a response written step by step, with the time each step left; and, like
+//! wiremock's mocks, expectations checked when it is dropped.
 
 use crate::errors::HarnessError;
-use std::fmt;
+use crate::expect::{Expectations, Times};
+use crate::received::{ReceivedRequest, Sent};
+use crate::router::{Route, Router};
+use crate::script::{Script, Step};
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-/// One step of a scripted response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    /// The status line and headers. Without a `content-length` header the body is sent chunked.
-    Head {
-        /// Status code.
-        status: u16,
-        /// Headers, in this order; values are bytes (any octet 0x80-0xFF is legal in HTTP).
-        headers: Vec<(String, Vec<u8>)>,
-    },
-    /// Body bytes: one HTTP chunk when chunked, raw bytes otherwise.
-    Chunk(Vec<u8>),
-    /// Wait before the next step.
-    Pause(Duration),
-    /// End the body cleanly (the 0-chunk when chunked) and close.
-    End,
-    /// Close the connection at once, mid-body.
-    Cut,
-    /// Keep the connection open and send nothing more, until the origin is dropped.
-    Stall,
-    /// Bytes written as they are, with no framing: interim responses, malformed heads.
-    Raw(Vec<u8>),
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Step::Head { status, headers } => {
-                write!(f, "head {status} ({} headers)", headers.len())
-            }
-            Step::Chunk(bytes) => write!(f, "chunk {} bytes", bytes.len()),
-            Step::Pause(d) => write!(f, "pause {} ms", d.as_millis()),
-            Step::End => f.write_str("end"),
-            Step::Cut => f.write_str("cut"),
-            Step::Stall => f.write_str("stall"),
-            Step::Raw(bytes) => write!(f, "raw {} bytes", bytes.len()),
-        }
-    }
-}
-
-/// A response as data: a list of steps, played for every request.
-///
-/// ```
-/// use harness::Script;
-/// use std::time::Duration;
-/// let script = Script::new()
-///     .head(200, [("content-type", "text/html")])
-///     .chunk("<html><head></head><body>first")
-///     .pause(Duration::from_millis(500))
-///     .chunk("second</body></html>")
-///     .end();
-/// assert_eq!(script.to_string(), "head 200 (1 headers) | chunk 30 bytes | pause 500 ms | chunk 20 bytes | end");
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[must_use = "a script does nothing until an origin plays it"]
-pub struct Script {
-    steps: Vec<Step>,
-}
-
-impl Script {
-    /// An empty script.
-    pub fn new() -> Self {
-        Script::default()
-    }
-
-    /// Sends the status line and headers. Values are written byte for byte, so an origin that
-    /// sends Latin-1 header values (`b"caf\xe9"`) can be scripted.
-    pub fn head<K: Into<String>, V: AsRef<[u8]>>(
-        mut self,
-        status: u16,
-        headers: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        let headers = headers
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.as_ref().to_vec()))
-            .collect();
-        self.steps.push(Step::Head { status, headers });
-        self
-    }
-
-    /// Sends body bytes.
-    pub fn chunk(mut self, bytes: impl AsRef<[u8]>) -> Self {
-        self.steps.push(Step::Chunk(bytes.as_ref().to_vec()));
-        self
-    }
-
-    /// Sends `body` in pieces of `size` bytes with `pause` between them.
-    pub fn trickle(mut self, body: impl AsRef<[u8]>, size: usize, pause: Duration) -> Self {
-        for (i, piece) in body.as_ref().chunks(size.max(1)).enumerate() {
-            if i > 0 {
-                self = self.pause(pause);
-            }
-            self = self.chunk(piece);
-        }
-        self
-    }
-
-    /// Waits before the next step.
-    pub fn pause(mut self, duration: Duration) -> Self {
-        self.steps.push(Step::Pause(duration));
-        self
-    }
-
-    /// Ends the body cleanly.
-    pub fn end(mut self) -> Self {
-        self.steps.push(Step::End);
-        self
-    }
-
-    /// Closes the connection mid-body.
-    pub fn cut(mut self) -> Self {
-        self.steps.push(Step::Cut);
-        self
-    }
-
-    /// Writes bytes as they are, outside any framing: an interim `103 Early Hints` before the
-    /// head, or a deliberately malformed response.
-    pub fn raw(mut self, bytes: impl AsRef<[u8]>) -> Self {
-        self.steps.push(Step::Raw(bytes.as_ref().to_vec()));
-        self
-    }
-
-    /// Sends nothing more and keeps the connection open.
-    pub fn stall(mut self) -> Self {
-        self.steps.push(Step::Stall);
-        self
-    }
-
-    /// The steps.
-    pub fn steps(&self) -> &[Step] {
-        &self.steps
-    }
-}
-
-impl fmt::Display for Script {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let steps: Vec<String> = self.steps.iter().map(Step::to_string).collect();
-        f.write_str(&steps.join(" | "))
-    }
-}
-
-/// A request as the scripted origin received it.
-#[derive(Debug, Clone)]
-pub struct ReceivedRequest {
-    /// Method.
-    pub method: String,
-    /// Request target (path and query).
-    pub path: String,
-    /// Headers, in received order (bytes that are not UTF-8 replaced; see
-    /// [`header_bytes`](Self::header_bytes) for the bytes).
-    pub headers: Vec<(String, String)>,
-    /// Headers, in received order, as the bytes that arrived.
-    pub raw_headers: Vec<(String, Vec<u8>)>,
-    /// When the head was complete.
-    pub at: Instant,
-}
-
-impl ReceivedRequest {
-    /// The first header of that name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The first header of that name, as the bytes that arrived.
-    pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.raw_headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-    }
-}
-
-/// When a step left the origin.
-#[derive(Debug, Clone)]
-pub struct Sent {
-    /// Which request (0 for the first) it answered.
-    pub request: usize,
-    /// The step.
-    pub step: Step,
-    /// When its last byte was written to the socket.
-    pub at: Instant,
-}
-
 #[derive(Default)]
 struct Record {
     requests: Vec<ReceivedRequest>,
+    /// The route (by index) that took each request; `None` for a 404 no route took.
+    routes: Vec<Option<usize>>,
     sent: Vec<Sent>,
 }
 
-/// An origin that plays a [`Script`] for every request it receives and records when each step
-/// left. It runs on the harness's own runtime and stops when dropped.
+/// An origin that answers each request with a [`Script`] and records when each step left. It
+/// runs on the harness's own runtime and stops when dropped; then, unless the test is already
+/// failing, it checks its expectations ([`expect`](Self::expect) and the rest, and those of
+/// each [`Route`]) and panics with a report of what it received if any is not met.
 ///
 /// ```no_run
 /// use harness::{Edge, Script, ScriptedOrigin};
@@ -216,7 +39,9 @@ struct Record {
 ///         .pause(Duration::from_secs(1))
 ///         .chunk("<p>last</p>")
 ///         .end(),
-/// )?;
+/// )?
+/// .expect(1)
+/// .expect_no_header("cookie");
 /// let edge = Edge::boot().backend("origin", &origin).start().await?;
 /// let wire = edge.get("/").send().await?;
 /// wire.assert_head_before(origin.last_chunk_sent_at().unwrap(), "the origin's last chunk");
@@ -224,29 +49,31 @@ struct Record {
 /// ```
 pub struct ScriptedOrigin {
     addr: SocketAddr,
+    routes: Vec<Route>,
+    expectations: Expectations,
     record: Arc<Mutex<Record>>,
     task: JoinHandle<()>,
 }
 
-/// Picks the script for a request (see [`ScriptedOrigin::serve`]).
-pub type Router = Arc<dyn Fn(&ReceivedRequest) -> Script + Send + Sync>;
-
 impl ScriptedOrigin {
     /// Starts serving `script` for every request, on an ephemeral loopback port.
     pub fn start(script: Script) -> Result<ScriptedOrigin, HarnessError> {
-        Self::serve("127.0.0.1:0", Arc::new(move |_| script.clone()))
+        Self::serve(
+            "127.0.0.1:0",
+            Router::new().route(Route::any().respond(script)),
+        )
     }
 
-    /// Serves on `addr` (`127.0.0.1:0` for an ephemeral port) whatever script `router` picks
-    /// for each request: by path, by `Accept-Encoding`, and so on.
+    /// Serves `router` on `addr` (`127.0.0.1:0` for an ephemeral port).
     ///
     /// ```no_run
-    /// use harness::{Script, ScriptedOrigin};
-    /// use std::sync::Arc;
-    /// let origin = ScriptedOrigin::serve("127.0.0.1:0", Arc::new(|request| match request.path.as_str() {
-    ///     "/" => Script::new().head(200, [("content-type", "text/html")]).chunk("<p>home</p>").end(),
-    ///     _ => Script::new().head(404, [("content-length", "0")]).end(),
-    /// }))?;
+    /// use harness::{Route, Router, Script, ScriptedOrigin};
+    /// let origin = ScriptedOrigin::serve(
+    ///     "127.0.0.1:0",
+    ///     Router::new()
+    ///         .route(Route::path("/").respond(Script::new().head(200, [("content-type", "text/html")]).chunk("<p>home</p>").end()))
+    ///         .route(Route::path("/favicon.ico").expect(0)),
+    /// )?;
     /// # Ok::<(), harness::HarnessError>(())
     /// ```
     pub fn serve(addr: &str, router: Router) -> Result<ScriptedOrigin, HarnessError> {
@@ -259,7 +86,8 @@ impl ScriptedOrigin {
             .local_addr()
             .map_err(|e| HarnessError::io("reading the scripted origin's address", e))?;
         let record = Arc::new(Mutex::new(Record::default()));
-        let shared = Arc::clone(&record);
+        let routes = router.routes.clone();
+        let (router, shared) = (Arc::new(router), Arc::clone(&record));
         let task = crate::runtime::runtime().spawn(async move {
             let Ok(listener) = TcpListener::from_std(listener) else {
                 return;
@@ -267,11 +95,88 @@ impl ScriptedOrigin {
             while let Ok((socket, _)) = listener.accept().await {
                 let (router, record) = (Arc::clone(&router), Arc::clone(&shared));
                 tokio::spawn(async move {
-                    let _ = serve(socket, router.as_ref(), &record).await;
+                    let _ = serve(socket, &router, &record).await;
                 });
             }
         });
-        Ok(ScriptedOrigin { addr, record, task })
+        Ok(ScriptedOrigin {
+            addr,
+            routes,
+            expectations: Expectations::default(),
+            record,
+            task,
+        })
+    }
+
+    /// Expects this many requests in all (`1`, `1..`, `..=2`) by the time it is dropped.
+    pub fn expect(mut self, times: impl Into<Times>) -> Self {
+        self.expectations.times(times.into());
+        self
+    }
+
+    /// Expects every request to carry `name: value` (the value's bytes).
+    pub fn expect_header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self.expectations.header(name, value.as_ref());
+        self
+    }
+
+    /// Expects every request to carry a `name` header.
+    pub fn expect_header_present(mut self, name: &str) -> Self {
+        self.expectations.header_present(name);
+        self
+    }
+
+    /// Expects no request to carry a `name` header.
+    pub fn expect_no_header(mut self, name: &str) -> Self {
+        self.expectations.no_header(name);
+        self
+    }
+
+    /// Checks the expectations now, and panics with a report of every request received if any
+    /// is not met. Dropping the origin does the same.
+    pub fn verify(&self) {
+        if let Some(report) = self.unmet_expectations() {
+            panic!("{report}");
+        }
+    }
+
+    /// The report [`verify`](Self::verify) would panic with, if an expectation is not met.
+    pub fn unmet_expectations(&self) -> Option<String> {
+        let record = self.record.lock().expect("origin record");
+        let numbered: Vec<(usize, &ReceivedRequest)> = record
+            .requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i + 1, r))
+            .collect();
+        let mut problems = self.expectations.check("the origin", &numbered);
+        for (index, route) in self.routes.iter().enumerate() {
+            let taken: Vec<(usize, &ReceivedRequest)> = numbered
+                .iter()
+                .zip(&record.routes)
+                .filter(|(_, taken_by)| **taken_by == Some(index))
+                .map(|(request, _)| *request)
+                .collect();
+            problems.extend(route.expectations.check(&route.to_string(), &taken));
+        }
+        if problems.is_empty() {
+            return None;
+        }
+        let mut report = format!(
+            "the scripted origin on {} did not receive what the test expected:\n",
+            self.addr
+        );
+        for problem in &problems {
+            let _ = writeln!(report, "  - {problem}");
+        }
+        let _ = writeln!(report, "requests received ({}):", record.requests.len());
+        for ((number, request), route) in numbered.iter().zip(&record.routes) {
+            let taken_by = route.map_or("no route: answered 404".to_owned(), |i| {
+                self.routes[i].to_string()
+            });
+            let _ = write!(report, "{number}. [{taken_by}] {request}");
+        }
+        Some(report)
     }
 
     /// The address it listens on.
@@ -324,6 +229,9 @@ impl ScriptedOrigin {
 impl Drop for ScriptedOrigin {
     fn drop(&mut self) {
         self.task.abort();
+        if !std::thread::panicking() {
+            self.verify();
+        }
     }
 }
 
@@ -374,18 +282,19 @@ async fn read_request_head(socket: &mut TcpStream) -> Option<ReceivedRequest> {
 
 async fn serve(
     mut socket: TcpStream,
-    router: &(dyn Fn(&ReceivedRequest) -> Script + Send + Sync),
+    router: &Router,
     record: &Mutex<Record>,
 ) -> std::io::Result<()> {
     socket.set_nodelay(true)?;
     let Some(request) = read_request_head(&mut socket).await else {
         return Ok(());
     };
-    let script = router(&request);
+    let (route, script) = router.pick(&request);
     let head_only = request.method.eq_ignore_ascii_case("HEAD");
     let index = {
         let mut record = record.lock().expect("origin record");
         record.requests.push(request);
+        record.routes.push(route);
         record.requests.len() - 1
     };
     let mut chunked = true;

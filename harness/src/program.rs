@@ -32,11 +32,13 @@ pub(crate) struct ProgramSpec {
     pub manifest: Option<PathBuf>,
 }
 
-/// The program found: the module to run, and its manifest's text.
+/// The program found: the module to run, and its manifest's text and folder.
 #[derive(Debug, Clone)]
 pub(crate) struct Program {
     pub wasm: PathBuf,
     pub manifest: String,
+    /// Where the manifest's relative paths start.
+    pub manifest_dir: PathBuf,
 }
 
 /// A workspace as `cargo metadata` describes it.
@@ -79,6 +81,7 @@ impl ProgramSpec {
             return Ok(Program {
                 wasm: existing(wasm, "module")?,
                 manifest: read_manifest(manifest)?,
+                manifest_dir: folder_of(manifest),
             });
         }
         let project = self.project_dir();
@@ -88,23 +91,27 @@ impl ProgramSpec {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let manifest = match &self.manifest {
-            Some(path) => read_manifest(path)?,
-            None => [
+        let manifest_path = self.manifest.clone().or_else(|| {
+            [
                 package_dir.join("fastly.toml"),
                 workspace.root.join("fastly.toml"),
             ]
-            .iter()
+            .into_iter()
             .find(|p| p.is_file())
-            .map(|p| read_manifest(p))
-            .transpose()?
-            .unwrap_or_else(|| "manifest_version = 3\n".to_owned()),
+        });
+        let (manifest, manifest_dir) = match manifest_path {
+            Some(path) => (read_manifest(&path)?, folder_of(&path)),
+            None => ("manifest_version = 3\n".to_owned(), package_dir),
         };
         let wasm = match prebuilt {
             Some(wasm) => existing(&wasm, "module")?,
             None => build(&workspace, package, self.bin.as_deref())?,
         };
-        Ok(Program { wasm, manifest })
+        Ok(Program {
+            wasm,
+            manifest,
+            manifest_dir,
+        })
     }
 
     /// The package named, else the one whose directory is the project's.
@@ -249,6 +256,12 @@ fn existing(path: &Path, what: &str) -> Result<PathBuf, HarnessError> {
             path.display()
         )))
     }
+}
+
+/// The folder a file is in, as an absolute path where it can be made one.
+fn folder_of(file: &Path) -> PathBuf {
+    let file = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+    file.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 fn read_manifest(path: &Path) -> Result<String, HarnessError> {

@@ -5,6 +5,8 @@ use crate::errors::HarnessError;
 use crate::logs::LogBook;
 use crate::reader::Reader;
 use crate::wire::Wire;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -31,6 +33,7 @@ pub struct WireRequest {
     body: Vec<u8>,
     timeout: Duration,
     log: Option<LogBook>,
+    sent: Option<Arc<AtomicUsize>>,
     tls: Option<Tls>,
 }
 
@@ -59,6 +62,7 @@ impl WireRequest {
             body: Vec::new(),
             timeout: Duration::from_secs(30),
             log: None,
+            sent: None,
             tls: None,
         }
     }
@@ -123,8 +127,11 @@ impl WireRequest {
         Ok(Box::new(stream))
     }
 
-    pub(crate) fn with_log(mut self, log: LogBook) -> Self {
+    /// Ties the request to an instance's lease: failures show its log, and the lease counts
+    /// the request so it can wait for Viceroy to finish it.
+    pub(crate) fn with_lease(mut self, log: LogBook, sent: Arc<AtomicUsize>) -> Self {
         self.log = Some(log);
+        self.sent = Some(sent);
         self
     }
 
@@ -179,6 +186,9 @@ impl WireRequest {
     /// timeout passes.
     pub async fn send(self) -> Result<Wire, HarnessError> {
         let mut socket = self.connect().await?;
+        if let Some(sent) = &self.sent {
+            sent.fetch_add(1, Ordering::SeqCst);
+        }
         let sent_at = Instant::now();
         socket
             .write_all(&self.encode())

@@ -16,7 +16,6 @@ use base64::Engine;
 use harness::codec::encode_pieces;
 use harness::{ReceivedRequest, Router, Script};
 use sha2::Digest;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The publisher host the demo's pages name.
@@ -401,7 +400,7 @@ fn html(request: &ReceivedRequest, body: String) -> Script {
 
 /// The demo site's router.
 pub fn router() -> Router {
-    Arc::new(|request: &ReceivedRequest| {
+    Router::from_fn(|request: &ReceivedRequest| {
         let path = request.path.split('?').next().unwrap_or("/");
         match path {
             "/" => respond(

@@ -1,0 +1,234 @@
+//! Which script answers which request: routes matched in order, each with its own
+//! expectations.
+
+use crate::expect::{Expectations, Times};
+use crate::received::ReceivedRequest;
+use crate::script::Script;
+use std::fmt;
+use std::sync::Arc;
+
+type Respond = Arc<dyn Fn(&ReceivedRequest) -> Script + Send + Sync>;
+type Predicate = Arc<dyn Fn(&ReceivedRequest) -> bool + Send + Sync>;
+
+#[derive(Clone)]
+enum Matcher {
+    Any,
+    Path(String),
+    Prefix(String),
+    When(String, Predicate),
+}
+
+/// One route of a [`Router`]: which requests it takes, what it answers, and what it expects.
+///
+/// ```no_run
+/// use harness::{Route, Router, Script, ScriptedOrigin};
+/// let origin = ScriptedOrigin::serve(
+///     "127.0.0.1:0",
+///     Router::new()
+///         .route(
+///             Route::path("/")
+///                 .respond(Script::new().head(200, [("content-type", "text/html")]).chunk("<p>home</p>").end())
+///                 .expect(1)
+///                 .expect_header("host", "www.publisher.example")
+///                 .expect_no_header("cookie"),
+///         )
+///         .route(Route::prefix("/static/").respond(Script::new().head(404, [("content-length", "0")]).end())),
+/// )?;
+/// # Ok::<(), harness::HarnessError>(())
+/// ```
+#[derive(Clone)]
+#[must_use = "a route does nothing until added to a router"]
+pub struct Route {
+    matcher: Matcher,
+    method: Option<String>,
+    respond: Respond,
+    pub(crate) expectations: Expectations,
+}
+
+impl Route {
+    fn new(matcher: Matcher) -> Route {
+        Route {
+            matcher,
+            method: None,
+            respond: Arc::new(|_| Script::new().head(200, [("content-length", "0")]).end()),
+            expectations: Expectations::default(),
+        }
+    }
+
+    /// Takes every request.
+    pub fn any() -> Route {
+        Route::new(Matcher::Any)
+    }
+
+    /// Takes requests for this path (the target without its query).
+    pub fn path(path: &str) -> Route {
+        Route::new(Matcher::Path(path.to_owned()))
+    }
+
+    /// Takes requests whose path starts with `prefix`.
+    pub fn prefix(prefix: &str) -> Route {
+        Route::new(Matcher::Prefix(prefix.to_owned()))
+    }
+
+    /// Takes requests `predicate` accepts; `label` names the route in failure reports.
+    ///
+    /// ```
+    /// use harness::Route;
+    /// let range_requests = Route::when("range requests", |r| r.header("range").is_some());
+    /// ```
+    pub fn when(
+        label: &str,
+        predicate: impl Fn(&ReceivedRequest) -> bool + Send + Sync + 'static,
+    ) -> Route {
+        Route::new(Matcher::When(label.to_owned(), Arc::new(predicate)))
+    }
+
+    /// Takes only requests with this method, as well.
+    pub fn method(mut self, method: &str) -> Route {
+        self.method = Some(method.to_owned());
+        self
+    }
+
+    /// Answers with `script`.
+    ///
+    /// ### Default
+    /// `200` with an empty body.
+    pub fn respond(self, script: Script) -> Route {
+        self.respond_with(move |_| script.clone())
+    }
+
+    /// Answers with the script `respond` makes for each request.
+    ///
+    /// ```
+    /// use harness::{Route, Script};
+    /// let echo_path = Route::any().respond_with(|request| {
+    ///     Script::new().head(200, [("content-type", "text/plain")]).chunk(&request.path).end()
+    /// });
+    /// ```
+    pub fn respond_with(
+        mut self,
+        respond: impl Fn(&ReceivedRequest) -> Script + Send + Sync + 'static,
+    ) -> Route {
+        self.respond = Arc::new(respond);
+        self
+    }
+
+    /// Expects this many requests (`1`, `1..`, `..=2`) by the time the origin is dropped.
+    pub fn expect(mut self, times: impl Into<Times>) -> Route {
+        self.expectations.times(times.into());
+        self
+    }
+
+    /// Expects every request this route takes to carry `name: value` (the value's bytes).
+    pub fn expect_header(mut self, name: &str, value: impl AsRef<[u8]>) -> Route {
+        self.expectations.header(name, value.as_ref());
+        self
+    }
+
+    /// Expects every request this route takes to carry a `name` header.
+    pub fn expect_header_present(mut self, name: &str) -> Route {
+        self.expectations.header_present(name);
+        self
+    }
+
+    /// Expects no request this route takes to carry a `name` header.
+    pub fn expect_no_header(mut self, name: &str) -> Route {
+        self.expectations.no_header(name);
+        self
+    }
+
+    fn takes(&self, request: &ReceivedRequest) -> bool {
+        let method_ok = self
+            .method
+            .as_ref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(&request.method));
+        let path = request.path.split('?').next().unwrap_or_default();
+        method_ok
+            && match &self.matcher {
+                Matcher::Any => true,
+                Matcher::Path(wanted) => path == wanted,
+                Matcher::Prefix(prefix) => path.starts_with(prefix.as_str()),
+                Matcher::When(_, predicate) => predicate(request),
+            }
+    }
+}
+
+impl fmt::Display for Route {
+    /// How failure reports name the route: `route GET /api`, `route /static/*`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("route ")?;
+        if let Some(method) = &self.method {
+            write!(f, "{method} ")?;
+        }
+        match &self.matcher {
+            Matcher::Any => f.write_str("(any)"),
+            Matcher::Path(path) => f.write_str(path),
+            Matcher::Prefix(prefix) => write!(f, "{prefix}*"),
+            Matcher::When(label, _) => write!(f, "({label})"),
+        }
+    }
+}
+
+/// Routes tried in order; the first that takes a request answers it. A request no route takes
+/// gets a `404` that names it, and is listed when the origin's expectations fail.
+///
+/// ```
+/// use harness::{Route, Router, Script};
+/// let router = Router::new()
+///     .route(Route::path("/").respond(Script::new().head(200, [("content-length", "2")]).chunk("hi").end()))
+///     .route(Route::any().method("POST").expect(0));
+/// ```
+#[derive(Clone, Default)]
+#[must_use = "a router does nothing until an origin serves it"]
+pub struct Router {
+    pub(crate) routes: Vec<Route>,
+}
+
+impl Router {
+    /// A router with no routes (every request gets a 404).
+    pub fn new() -> Router {
+        Router::default()
+    }
+
+    /// Adds a route after the ones already added.
+    pub fn route(mut self, route: Route) -> Router {
+        self.routes.push(route);
+        self
+    }
+
+    /// One route that takes every request and answers with the script `respond` makes: for
+    /// origins whose answers are code (by path, by `Accept-Encoding`, and so on).
+    ///
+    /// ```
+    /// use harness::{Router, Script};
+    /// let router = Router::from_fn(|request| match request.path.as_str() {
+    ///     "/" => Script::new().head(200, [("content-type", "text/html")]).chunk("<p>home</p>").end(),
+    ///     _ => Script::new().head(404, [("content-length", "0")]).end(),
+    /// });
+    /// ```
+    pub fn from_fn(respond: impl Fn(&ReceivedRequest) -> Script + Send + Sync + 'static) -> Router {
+        Router::new().route(Route::any().respond_with(respond))
+    }
+
+    /// The route that takes `request` (by index) and the script it answers with.
+    pub(crate) fn pick(&self, request: &ReceivedRequest) -> (Option<usize>, Script) {
+        match self.routes.iter().position(|r| r.takes(request)) {
+            Some(index) => (Some(index), (self.routes[index].respond)(request)),
+            None => {
+                let body = format!("no route for {} {}\n", request.method, request.path);
+                let length = body.len().to_string();
+                let script = Script::new()
+                    .head(
+                        404,
+                        [
+                            ("content-type", "text/plain"),
+                            ("content-length", length.as_str()),
+                        ],
+                    )
+                    .chunk(body)
+                    .end();
+                (None, script)
+            }
+        }
+    }
+}

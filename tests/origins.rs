@@ -1,0 +1,125 @@
+//! Scripted origins verify themselves: expectations on the origin and on each route are
+//! checked when it is dropped, and a failure lists every request it received.
+
+use crate::common::TestResult;
+use harness::{Route, Router, Script, ScriptedOrigin, WireRequest};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+fn ok() -> Script {
+    Script::new().head(200, [("content-length", "0")]).end()
+}
+
+async fn get(origin: &ScriptedOrigin, target: &str, cookie: Option<&str>) -> TestResult {
+    let mut request = WireRequest::new(origin.addr().to_string(), "GET", target);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await?;
+    Ok(())
+}
+
+/// What dropping the origin panicked with, if it did.
+fn drop_report(origin: ScriptedOrigin) -> Option<String> {
+    let panic = catch_unwind(AssertUnwindSafe(move || drop(origin))).err()?;
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+}
+
+#[tokio::test]
+async fn an_origin_whose_expectations_are_met_drops_quietly() -> TestResult {
+    let origin = ScriptedOrigin::start(ok())?
+        .expect(1)
+        .expect_header_present("x-trace");
+    WireRequest::new(origin.addr().to_string(), "GET", "/")
+        .header("x-trace", "1")
+        .send()
+        .await?
+        .assert_status(200);
+    assert_eq!(drop_report(origin), None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failed_expectation_reports_every_request_received() -> TestResult {
+    let origin = ScriptedOrigin::serve(
+        "127.0.0.1:0",
+        Router::new()
+            .route(
+                Route::path("/page")
+                    .respond(ok())
+                    .expect(1)
+                    .expect_no_header("cookie"),
+            )
+            .route(Route::prefix("/static/").respond(ok()).expect(1..)),
+    )?;
+    get(&origin, "/page?x=1", Some("session=reader")).await?;
+    get(&origin, "/page", None).await?;
+    get(&origin, "/elsewhere", None).await?;
+
+    let report = drop_report(origin).expect("the origin panics when dropped");
+    for line in [
+        "route /page: expected exactly 1 request, received 2",
+        "route /page: request 1 (GET /page?x=1) carries cookie: session=reader, which must not reach the origin",
+        "route /static/*: expected at least 1 request, received 0",
+        "requests received (3):",
+        "1. [route /page] GET /page?x=1",
+        "3. [no route: answered 404] GET /elsewhere",
+    ] {
+        assert!(
+            report.contains(line),
+            "the report lacks {line:?}:\n{report}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_request_no_route_takes_is_answered_404_naming_it() -> TestResult {
+    let origin = ScriptedOrigin::serve("127.0.0.1:0", Router::new().route(Route::path("/")))?;
+    WireRequest::new(origin.addr().to_string(), "POST", "/nowhere")
+        .send()
+        .await?
+        .assert_status(404)
+        .assert_body("no route for POST /nowhere\n");
+    Ok(())
+}
+
+#[tokio::test]
+async fn routes_match_by_method_and_predicate_in_order() -> TestResult {
+    let answer = |body: &'static str| {
+        Script::new()
+            .head(200, [("content-length", body.len().to_string())])
+            .chunk(body)
+            .end()
+    };
+    let origin = ScriptedOrigin::serve(
+        "127.0.0.1:0",
+        Router::new()
+            .route(
+                Route::any()
+                    .method("POST")
+                    .respond(answer("post"))
+                    .expect(1),
+            )
+            .route(
+                Route::when("range requests", |r| r.header("range").is_some())
+                    .respond(answer("range"))
+                    .expect(1),
+            )
+            .route(Route::any().respond(answer("any")).expect(1)),
+    )?;
+    let send = |method: &str, range: bool| {
+        let request = WireRequest::new(origin.addr().to_string(), method, "/");
+        if range {
+            request.header("range", "bytes=0-1")
+        } else {
+            request
+        }
+    };
+    send("POST", true).send().await?.assert_body("post");
+    send("GET", true).send().await?.assert_body("range");
+    send("GET", false).send().await?.assert_body("any");
+    Ok(())
+}

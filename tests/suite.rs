@@ -1,0 +1,21 @@
+//! The harness's integration tests: Sluice's, and Greeter's (a Compute program that is not
+//! Sluice). One binary, because the harness shares Viceroy instances between the tests of a
+//! process: one process boots far fewer than a binary per file would.
+
+mod common;
+
+mod browser;
+mod encodings;
+mod greeter;
+mod header_bytes;
+mod hostile;
+mod identity;
+mod load;
+mod memory;
+mod nextjs;
+mod origins;
+mod proxy;
+mod robustness;
+mod run;
+mod site;
+mod streaming;
