@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::{CorpusFile, corpus, encode};
+use support::{CorpusFile, encode, shared_corpus};
 
 /// Counts live heap bytes and remembers the peak.
 struct CountingAllocator;
@@ -89,6 +89,11 @@ impl Class {
     fn decoded_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.bytes.len() as u64).sum()
     }
+}
+
+/// The shared corpus: the figures in BENCHMARKS.md are over its files.
+fn corpus() -> Vec<CorpusFile> {
+    shared_corpus().expect("the benchmarks run over the shared corpus: set SLUICE_CORPUS")
 }
 
 fn classes() -> Vec<Class> {
