@@ -1,7 +1,7 @@
 //! Running Sluice: the wire probe, the demo publisher through Viceroy, and the Fastly CLI. The
 //! serve command's own test is in `tools/tests/serve.rs`.
 
-use crate::common::{SECOND, TestResult, sluice};
+use crate::common::{SECOND, TestResult, needs, sluice};
 use assert_cmd::Command;
 use harness::{Script, ScriptedOrigin};
 use sluice_tools::demo;
@@ -113,61 +113,127 @@ async fn the_demo_slow_page_shows_its_first_paragraph_seconds_before_the_end() -
     Ok(())
 }
 
-/// The Fastly CLI, where it is installed (`.ci/run` installs it): `fastly compute build` makes
-/// the package, `fastly compute validate` accepts it, and `fastly compute serve` runs it with
-/// the pinned Viceroy.
+/// The Fastly CLI (`.ci/run` installs it into the harness's tools folder): `fastly compute
+/// build` makes the package, `fastly compute validate` accepts it, and `fastly compute serve`
+/// runs it with the pinned Viceroy: `/health` answers and a page from a slow origin streams.
 #[tokio::test]
 async fn the_fastly_cli_builds_validates_and_serves_the_package() -> TestResult {
-    let Some(fastly) = fastly_cli() else {
-        eprintln!("skipped: no Fastly CLI (set SLUICE_FASTLY_CLI, or run .ci/run to install it)");
+    let Some(fastly) = needs("the Fastly CLI", fastly_cli()) else {
         return Ok(());
     };
     let root = sluice_tools::project_root();
-    let copy = std::env::temp_dir().join(format!("sluice-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&copy)?;
-    let files = std::process::Command::new("git")
-        .args(["ls-files", "-co", "--exclude-standard"])
-        .current_dir(&root)
-        .output()?;
-    for file in String::from_utf8(files.stdout)?.lines() {
-        let to = copy.join(file);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        if root.join(file).is_file() {
-            std::fs::copy(root.join(file), to)?;
-        }
-    }
-    // The harness's own wasm build folder: already warm, and not the one `cargo test` holds.
-    let target = root.join("target").join("harness");
-
+    // The build writes bin/ and pkg/ (both ignored by git). It runs in the harness's wasm build
+    // folder: already warm, and not the one `cargo test` holds.
     let build = std::process::Command::new(&fastly)
         .args(["compute", "build", "--non-interactive"])
-        .current_dir(&copy)
-        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", root.join("target/harness"))
         .output()?;
-    let validate = std::process::Command::new(&fastly)
-        .args(["compute", "validate", "-p", "pkg/sluice.tar.gz"])
-        .current_dir(&copy)
-        .output()?;
-
-    let _ = std::fs::remove_dir_all(&copy);
     assert!(
         build.status.success(),
         "{}",
         String::from_utf8_lossy(&build.stderr)
     );
+    let validate = std::process::Command::new(&fastly)
+        .args(["compute", "validate", "-p", "pkg/sluice.tar.gz"])
+        .current_dir(&root)
+        .output()?;
     assert!(
         validate.status.success()
             && String::from_utf8_lossy(&validate.stdout).contains("Validated package"),
         "{validate:?}"
     );
+
+    let origin = ScriptedOrigin::start(
+        Script::new()
+            .head(200, [("content-type", "text/html")])
+            .chunk("<html><head></head><body><p>first</p>")
+            .pause(SECOND)
+            .chunk("<p>last</p></body></html>")
+            .end(),
+    )?;
+    let served = ServedByCli::start(&fastly, &root, &origin.uri()).await?;
+    served.get("/health").send().await?.assert_status(200);
+    // Viceroy's start-up probe reached this origin too (no harness relay here), so the
+    // response's own timeline shows the streaming: the head, then the last bytes a second later.
+    let wire = served.get("/").send().await?;
+    wire.assert_status(200).assert_chunked();
+    let streamed_for = wire.last_byte_at().unwrap() - wire.head_at().unwrap();
+    assert!(
+        streamed_for >= SECOND / 2,
+        "the head came with the last bytes:\n{wire}"
+    );
     Ok(())
 }
 
-fn fastly_cli() -> Option<std::path::PathBuf> {
+/// `fastly compute serve` of the built package, with the project's manifest pointed at a test
+/// origin, in a folder of its own; stopped (the CLI and its Viceroy) when dropped.
+struct ServedByCli {
+    process: std::process::Child,
+    addr: String,
+    _folder: tempfile::TempDir,
+}
+
+impl ServedByCli {
+    async fn start(
+        fastly: &std::path::Path,
+        root: &std::path::Path,
+        origin: &str,
+    ) -> Result<ServedByCli, Box<dyn std::error::Error + Send + Sync>> {
+        use std::os::unix::process::CommandExt;
+        let folder = tempfile::tempdir()?;
+        let manifest = std::fs::read_to_string(root.join("fastly.toml"))?
+            .replace("http://127.0.0.1:9090", origin);
+        std::fs::write(folder.path().join("fastly.toml"), manifest)?;
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .to_string();
+        let viceroy = sluice().prepare()?.viceroy;
+        let process = std::process::Command::new(fastly)
+            .args(["compute", "serve", "--non-interactive", "--addr", &addr])
+            .arg("--file")
+            .arg(root.join("bin/main.wasm"))
+            .arg("--viceroy-path")
+            .arg(viceroy)
+            .current_dir(folder.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group, so stopping it stops its Viceroy too.
+            .process_group(0)
+            .spawn()?;
+        let served = ServedByCli {
+            process,
+            addr,
+            _folder: folder,
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while served.get("/health").send().await.is_err() {
+            if std::time::Instant::now() > deadline {
+                return Err("fastly compute serve did not answer within 60 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(served)
+    }
+
+    fn get(&self, target: &str) -> harness::WireRequest {
+        harness::WireRequest::new(self.addr.clone(), "GET", target).timeout(Duration::from_secs(10))
+    }
+}
+
+impl Drop for ServedByCli {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.process.id());
+        let _ = std::process::Command::new("kill")
+            .args(["--", &group])
+            .status();
+        let _ = self.process.wait();
+    }
+}
+
+fn fastly_cli() -> Result<std::path::PathBuf, String> {
     let candidates = [
-        std::env::var_os("SLUICE_FASTLY_CLI").map(Into::into),
+        std::env::var_os("HARNESS_FASTLY_CLI").map(Into::into),
         Some(harness::toolchain::tools_dir().join("fastly-cli/node_modules/.bin/fastly")),
         Some("fastly".into()),
     ];
@@ -181,6 +247,9 @@ fn fastly_cli() -> Option<std::path::PathBuf> {
                 .stderr(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success())
+        })
+        .ok_or_else(|| {
+            "no `fastly` on PATH, in $HARNESS_FASTLY_CLI or in the tools folder (.ci/run installs it: npm install @fastly/cli)".to_owned()
         })
 }
 

@@ -14,6 +14,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Environment variable that turns instance sharing off for a whole run when set to `0` (to
+/// measure what sharing saves, or to rule it out when a test misbehaves).
+pub const SHARE_ENV: &str = "HARNESS_SHARE";
+
 /// Configures a Viceroy instance; nothing runs until [`start`](EdgeBuilder::start).
 ///
 /// ```no_run
@@ -515,7 +519,8 @@ impl EdgeBuilder {
         let rendered = manifest::render(&base, &placeholders)?;
         let shared = self.listen == "127.0.0.1:0"
             && !self.echo
-            && self.share.unwrap_or(!rendered.has_kv_stores);
+            && self.share.unwrap_or(!rendered.has_kv_stores)
+            && std::env::var_os(SHARE_ENV).is_none_or(|v| v != "0");
         let key = shared.then(|| InstanceKey {
             viceroy: viceroy.clone(),
             wasm: program.wasm.clone(),

@@ -80,7 +80,7 @@ mod viceroy;
 mod wire;
 mod wire_snapshot;
 
-pub use builder::{EdgeBuilder, Prepared};
+pub use builder::{EdgeBuilder, Prepared, SHARE_ENV};
 pub use codec::decode;
 pub use edge::{Edge, Origin};
 pub use errors::HarnessError;

@@ -17,7 +17,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Environment variable naming a prebuilt module to run instead of building the program.
 pub const WASM_ENV: &str = "HARNESS_WASM";
@@ -49,17 +49,21 @@ struct Workspace {
 }
 
 impl ProgramSpec {
-    /// Finds (and builds, once per process) the program.
+    /// Finds (and builds, once per process) the program. Tests that need another program do
+    /// not wait for this one's build.
     pub(crate) fn resolve(&self) -> Result<Program, HarnessError> {
-        static FOUND: OnceLock<Mutex<HashMap<ProgramSpec, Result<Program, String>>>> =
-            OnceLock::new();
-        let mut found = FOUND
-            .get_or_init(Default::default)
-            .lock()
-            .expect("program cache");
+        type Found = Arc<OnceLock<Result<Program, String>>>;
+        static FOUND: OnceLock<Mutex<HashMap<ProgramSpec, Found>>> = OnceLock::new();
+        let found = Arc::clone(
+            FOUND
+                .get_or_init(Default::default)
+                .lock()
+                .expect("program cache")
+                .entry(self.clone())
+                .or_default(),
+        );
         found
-            .entry(self.clone())
-            .or_insert_with(|| self.find().map_err(|e| e.to_string()))
+            .get_or_init(|| self.find().map_err(|e| e.to_string()))
             .clone()
             .map_err(HarnessError::Setup)
     }

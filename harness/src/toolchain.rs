@@ -10,6 +10,7 @@
 //! | `HARNESS_VICEROY` | a Viceroy binary to use (its version must be of the requested series) |
 //! | `HARNESS_TOOLS` | the tools folder, instead of `$XDG_CACHE_HOME/harness/tools` or `~/.cache/harness/tools` |
 //! | `HARNESS_WASM` | a prebuilt module to run instead of building the program (see [`crate::EdgeBuilder::wasm`]) |
+//! | `HARNESS_SHARE` | `0` starts an instance for every test instead of sharing them (see [`crate::EdgeBuilder::start`]) |
 
 use crate::errors::HarnessError;
 use std::collections::HashMap;
