@@ -43,6 +43,38 @@ fn probe_prints_the_timeline_of_a_streamed_response() -> TestResult {
 }
 
 #[test]
+fn probe_sends_the_method_and_headers_it_is_given_like_curl() -> TestResult {
+    let origin = ScriptedOrigin::start(
+        Script::new()
+            .head(204, [("content-type", "text/plain")])
+            .end(),
+    )?
+    .expect(1)
+    .expect_header("x-reader", "probe");
+
+    let output = probe()
+        .args(["-X", "DELETE", "-H", "x-reader: probe"])
+        .arg(format!("{}/item?id=7", origin.uri()))
+        .output()?;
+
+    assert!(output.status.success(), "{output:?}");
+    let request = &origin.requests()[0];
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        ("DELETE", "/item?id=7")
+    );
+    Ok(())
+}
+
+#[test]
+fn probe_and_setup_answer_help_and_version_and_refuse_a_bad_flag() -> TestResult {
+    use sluice_tools::cli_check::behaves_like_a_command_line_tool;
+    behaves_like_a_command_line_tool("probe", env!("CARGO_BIN_EXE_probe").as_ref())?;
+    behaves_like_a_command_line_tool("setup", env!("CARGO_BIN_EXE_setup").as_ref())?;
+    Ok(())
+}
+
+#[test]
 fn probe_exits_non_zero_on_a_truncated_response() -> TestResult {
     let origin = ScriptedOrigin::start(
         Script::new()
@@ -114,8 +146,9 @@ async fn the_demo_slow_page_shows_its_first_paragraph_seconds_before_the_end() -
 }
 
 /// The Fastly CLI (`.ci/run` installs it into the harness's tools folder): `fastly compute
-/// build` makes the package, `fastly compute validate` accepts it, and `fastly compute serve`
-/// runs it with the pinned Viceroy: `/health` answers and a page from a slow origin streams.
+/// build` reads the manifest (`[setup]` included) and makes the package, `fastly compute
+/// validate` accepts it, and `fastly compute serve` runs it with the pinned Viceroy: `/health`
+/// answers and a page from a slow origin streams.
 #[tokio::test]
 async fn the_fastly_cli_builds_validates_and_serves_the_package() -> TestResult {
     let Some(fastly) = needs("the Fastly CLI", fastly_cli()) else {
@@ -142,6 +175,25 @@ async fn the_fastly_cli_builds_validates_and_serves_the_package() -> TestResult 
         validate.status.success()
             && String::from_utf8_lossy(&validate.stdout).contains("Validated package"),
         "{validate:?}"
+    );
+
+    // The CLI reads `[setup]` when it packs (and publishes): a mistyped entry fails the pack,
+    // so the build above is the dry reading of the section.
+    let broken = tempfile::tempdir()?;
+    let manifest = std::fs::read_to_string(root.join("fastly.toml"))?;
+    assert!(manifest.contains("port = 443"), "the backend's port moved");
+    std::fs::write(
+        broken.path().join("fastly.toml"),
+        manifest.replace("port = 443", "port = \"443\""),
+    )?;
+    let pack = std::process::Command::new(&fastly)
+        .args(["compute", "pack", "--wasm-binary"])
+        .arg(root.join("bin/main.wasm"))
+        .current_dir(broken.path())
+        .output()?;
+    assert!(
+        !pack.status.success() && String::from_utf8_lossy(&pack.stderr).contains("443"),
+        "a mistyped [setup] entry was packed: {pack:?}"
     );
 
     let origin = ScriptedOrigin::start(
@@ -305,12 +357,14 @@ fn tls_origin() -> Result<(u16, String), Box<dyn std::error::Error + Send + Sync
 #[test]
 fn probe_speaks_https_and_verifies_the_certificate() -> TestResult {
     let (port, pem) = tls_origin()?;
-    let cacert = std::env::temp_dir().join(format!("sluice-probe-ca-{port}.pem"));
-    std::fs::write(&cacert, pem)?;
+    let cacert = tempfile::NamedTempFile::new()?;
+    std::fs::write(cacert.path(), pem)?;
     let url = format!("https://localhost:{port}/");
 
     let trusted = probe()
-        .args(["--cacert", cacert.to_str().unwrap(), &url])
+        .arg("--cacert")
+        .arg(cacert.path())
+        .arg(&url)
         .output()?;
     let untrusted = probe().arg(&url).output()?;
 
@@ -323,5 +377,73 @@ fn probe_speaks_https_and_verifies_the_certificate() -> TestResult {
     );
     assert_eq!(untrusted.status.code(), Some(1));
     assert!(String::from_utf8(untrusted.stderr)?.contains("TLS"));
+    Ok(())
+}
+
+/// `[setup]` in fastly.toml creates what the program reads, with the README's defaults: the
+/// `origin` backend, every Config Store item but the asked `origin_host` at the value Sluice
+/// takes when the item is absent (none empty: the CLI would store "example" for an empty one),
+/// the Secret Store key without a value (asked, never in the repository), and the default log
+/// endpoint. The README's release steps name the same.
+#[test]
+fn the_manifests_setup_creates_what_the_program_reads() -> TestResult {
+    use sluice_edge::policy::settings::{DEFAULT_LOG_ENDPOINT, Settings};
+    let root = sluice_tools::project_root();
+    let manifest: toml::Table = std::fs::read_to_string(root.join("fastly.toml"))?.parse()?;
+    let setup = &manifest["setup"];
+    assert!(setup["backends"].get("origin").is_some());
+    assert!(setup["log_endpoints"].get(DEFAULT_LOG_ENDPOINT).is_some());
+    let secret = &setup["secret_stores"]["sluice_secrets"]["entries"]["synthetic_id_key"];
+    assert!(secret.get("value").is_none() && secret.get("description").is_some());
+
+    let items = setup["config_stores"]["sluice_config"]["items"]
+        .as_table()
+        .ok_or("items is a table")?;
+    assert!(
+        items["origin_host"].get("value").is_none(),
+        "origin_host is asked"
+    );
+    let values: Vec<(String, String)> = items
+        .iter()
+        .filter_map(|(key, item)| Some((key.clone(), item.get("value")?.as_str()?.to_owned())))
+        .collect();
+    assert!(
+        values.iter().all(|(_, value)| !value.is_empty()),
+        "{values:?}"
+    );
+    let host = "www.example.com";
+    let with_setup = Settings::from_lookup(
+        |key| match key {
+            "origin_host" => Some(host.to_owned()),
+            _ => values
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone()),
+        },
+        Some(b"key".to_vec()),
+    )?;
+    let defaults = Settings::from_lookup(
+        |key| (key == "origin_host").then(|| host.to_owned()),
+        Some(b"key".to_vec()),
+    )?;
+    assert_eq!(with_setup, defaults);
+    assert!(values.contains(&("log_endpoint".to_owned(), DEFAULT_LOG_ENDPOINT.to_owned())));
+
+    let readme = std::fs::read_to_string(root.join("README.md"))?;
+    let release = readme
+        .split_once("## Releasing on Fastly")
+        .ok_or("the README has a release section")?
+        .1;
+    for named in [
+        "--status-check-path=/health",
+        "origin_host",
+        "synthetic_id_key",
+        DEFAULT_LOG_ENDPOINT,
+    ] {
+        assert!(
+            release.contains(named),
+            "the release section does not name {named}"
+        );
+    }
     Ok(())
 }

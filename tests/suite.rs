@@ -11,6 +11,7 @@ mod header_bytes;
 mod hostile;
 mod identity;
 mod load;
+mod logging;
 mod memory;
 mod nextjs;
 mod origins;

@@ -1,77 +1,92 @@
-//! Times the body pipeline where it really runs: built for wasm32-wasip1 and run under Viceroy.
+//! The warm loop: the body pipeline run over whole pages in memory, where it really runs (built
+//! for wasm32-wasip1, under `viceroy run`) or natively. No request, no host calls per chunk: the
+//! floor a served request is compared against (`cargo run -p sluice-tools --bin bench`).
 //!
 //! ```sh
 //! scripts/wasm-speed ../shared/corpus/lolhtml-bench-html-parsing-spec.html infra.spec.whatwg.org
 //! ```
 //!
-//! `viceroy run` gives the guest no stdin and no files, so under wasm the page comes from the
-//! KV store `corpus` (key `page`), which the script declares with the page's file. Natively the
-//! page is read from stdin. It compresses it (gzip and brotli, as an origin would), then runs
-//! the whole pipeline over it several times per encoding and prints the median MB/s of decoded
-//! bytes and how many MB of such HTML fit in Fastly's default 50 ms CPU budget. It builds
-//! natively too, for comparison.
+//! Arguments: `[--runs N] [--dir DIR] NAME=HOST ...`: each page `NAME`, whose URLs name `HOST`.
+//! `viceroy run` gives the guest no files, so under wasm a page is the KV store `corpus`'s key
+//! `NAME` (the caller's manifest declares it); natively it is the file `DIR/NAME`.
+//!
+//! For each page it prints tab-separated lines `NAME MODE BYTES MEDIAN_MS`, one per mode:
+//! `lolhtml` (lol_html alone with the HTML stage's selectors and idle handlers, over the
+//! decoded page), then the whole pipeline with `identity`, `gzip` and `br` in and out (the page
+//! compressed first, as an origin would). BYTES is the decoded page's size; the median is of N
+//! runs after one warm-up run.
 
-use sluice_edge::pipeline::parts::encode_only;
+use sluice_edge::pipeline::parts::{encode_only, parse_only};
 use sluice_edge::pipeline::{
     ContentKind, Encoding, Params, PipelineSettings, process_response_streaming,
 };
-#[cfg(not(target_arch = "wasm32"))]
-use std::io::Read;
 use std::time::Instant;
 
-const RUNS: usize = 7;
-const CPU_BUDGET_MS: f64 = 50.0;
-
 #[cfg(target_arch = "wasm32")]
-fn read_page() -> Vec<u8> {
+fn read_page(_dir: &str, name: &str) -> Vec<u8> {
     let store = fastly::kv_store::KVStore::open("corpus")
         .ok()
         .flatten()
         .expect("a KV store named corpus (see scripts/wasm-speed)");
     store
-        .lookup("page")
-        .expect("the key page in the corpus KV store")
+        .lookup(name)
+        .unwrap_or_else(|e| panic!("the key {name} in the corpus KV store: {e}"))
         .take_body_bytes()
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn read_page() -> Vec<u8> {
-    let mut page = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut page)
-        .expect("an HTML page on stdin");
-    page
+fn read_page(dir: &str, name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(dir).join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The median time of `runs` calls of `work`, after one warm-up call, in milliseconds.
+fn median_ms(runs: usize, mut work: impl FnMut()) -> f64 {
+    work();
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            work();
+            start.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[runs / 2]
 }
 
 fn main() {
-    let page = read_page();
-    let origin_host = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "infra.spec.whatwg.org".to_owned());
+    let mut args = std::env::args().skip(1);
+    let (mut runs, mut dir, mut pages) = (7, ".".to_owned(), Vec::new());
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
+            "--dir" => dir = args.next().expect("--dir DIR"),
+            page => pages.push(page.split_once('=').map_or_else(
+                || (page.to_owned(), "www.publisher.example".to_owned()),
+                |(name, host)| (name.to_owned(), host.to_owned()),
+            )),
+        }
+    }
     let settings = PipelineSettings::new();
-    println!("| encoding | input MB | median MB/s | MB of HTML in {CPU_BUDGET_MS} ms |");
-    println!("|---|---|---|---|");
-    for encoding in [Encoding::Identity, Encoding::Gzip, Encoding::Brotli] {
-        let body = encode_only(encoding, &page, &settings).expect("encodes");
-        let params = Params::new(&origin_host, "https", "proxy.example")
-            .with_kind(ContentKind::Html)
-            .with_encoding(encoding)
-            .with_inject_script("/sluice/tag.js");
-        let mut times: Vec<f64> = (0..RUNS)
-            .map(|_| {
-                let start = Instant::now();
+    for (name, host) in pages {
+        let page = read_page(&dir, &name);
+        let params = |encoding| {
+            Params::new(&host, "https", "proxy.example")
+                .with_kind(ContentKind::Html)
+                .with_encoding(encoding)
+                .with_inject_script("/sluice/tag.js")
+        };
+        let bare = params(Encoding::Identity);
+        let ms = median_ms(runs, || parse_only(&bare, &page).expect("parses"));
+        println!("{name}\tlolhtml\t{}\t{ms:.3}", page.len());
+        for encoding in [Encoding::Identity, Encoding::Gzip, Encoding::Brotli] {
+            let body = encode_only(encoding, &page, &settings).expect("encodes");
+            let params = params(encoding);
+            let ms = median_ms(runs, || {
                 process_response_streaming(&body[..], &mut std::io::sink(), &params)
                     .expect("streams");
-                start.elapsed().as_secs_f64()
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
-        let median = times[RUNS / 2];
-        let mb = page.len() as f64 / 1e6;
-        let speed = mb / median;
-        println!(
-            "| {encoding} | {mb:.2} | {speed:.1} | {:.2} |",
-            speed * CPU_BUDGET_MS / 1000.0
-        );
+            });
+            println!("{name}\t{encoding}\t{}\t{ms:.3}", page.len());
+        }
     }
 }

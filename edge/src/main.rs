@@ -9,7 +9,7 @@ mod compute;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    compute::logger::init();
+    compute::logger::init(compute::CONFIG_STORE);
     compute::handle_client_request();
 }
 

@@ -6,9 +6,12 @@ mod support;
 use sluice_edge::pipeline::{Encoding, PipelineSettings, process, process_response_streaming};
 use support::{Pieces, Rng, chunk_seed, corpus, decode, encode, random_split};
 
-/// The single-shot reference: the whole decoded body in one read, identity in and out.
+/// The single-shot reference: the whole decoded body in one read, identity in and out (with
+/// room for lol_html to hold the whole body, which one read asks of it).
 fn single_shot(file: &support::CorpusFile) -> Vec<u8> {
-    let settings = PipelineSettings::new().with_read_buffer_bytes(file.bytes.len() + 1);
+    let settings = PipelineSettings::new()
+        .with_read_buffer_bytes(file.bytes.len() + 1)
+        .with_max_html_memory_bytes(2 * file.bytes.len() + (8 << 20));
     process(
         &file.bytes,
         &file.params(Encoding::Identity).with_settings(settings),
@@ -39,6 +42,27 @@ fn every_corpus_file_in_every_encoding_streams_to_the_single_shot_result() {
             assert_eq!(stats.bytes_out, out.len() as u64);
         }
     }
+}
+
+#[test]
+fn a_generated_50_mb_article_streams_gzip_to_the_single_shot_result() {
+    let page = support::samples::large_article(50_000_000);
+    let file = support::CorpusFile {
+        name: "sample:article-50MB.html".to_owned(),
+        kind: sluice_edge::pipeline::ContentKind::Html,
+        origin_host: support::samples::HOST.to_owned(),
+        bytes: page,
+    };
+    let expected = single_shot(&file);
+    let encoded = encode(Encoding::Gzip, &file.bytes);
+    let mut rng = Rng::new(chunk_seed());
+    let origin = Pieces::new(random_split(&encoded, 64 * 1024, &mut rng));
+    let mut out = Vec::new();
+    process_response_streaming(origin, &mut out, &file.params(Encoding::Gzip)).unwrap();
+    assert!(
+        decode(Encoding::Gzip, &out) == expected,
+        "the 50 MB article differs"
+    );
 }
 
 #[test]

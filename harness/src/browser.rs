@@ -75,7 +75,8 @@ pub struct Browser {
     driver: Child,
     addr: String,
     session: String,
-    profile: PathBuf,
+    /// Removed when the session ends.
+    _profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -103,12 +104,10 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let profile = std::env::temp_dir().join(format!(
-            "harness-chromium-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        ));
+        let profile = tempfile::Builder::new()
+            .prefix("harness-chromium-")
+            .tempdir()
+            .map_err(|e| HarnessError::io("creating the browser profile folder", e))?;
         let mut args = vec![
             "--headless".to_owned(),
             "--no-sandbox".to_owned(),
@@ -120,14 +119,14 @@ impl Browser {
             "--disable-sync".to_owned(),
             "--disable-quic".to_owned(),
             "--autoplay-policy=no-user-gesture-required".to_owned(),
-            format!("--user-data-dir={}", profile.display()),
+            format!("--user-data-dir={}", profile.path().display()),
         ];
         args.extend(extra_args.iter().cloned());
         let mut browser = Browser {
             driver,
             addr,
             session: String::new(),
-            profile,
+            _profile: profile,
         };
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -297,6 +296,5 @@ impl Drop for Browser {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

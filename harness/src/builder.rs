@@ -543,9 +543,7 @@ impl EdgeBuilder {
                 backend.url = format!("http://{}", relay.addr);
             }
         }
-        let folder = tempfile::Builder::new()
-            .prefix("harness-instance-")
-            .tempdir()
+        let folder = crate::scratch::instance_folder()
             .map_err(|e| HarnessError::io("creating the instance folder", e))?;
         let manifest_path = folder.path().join("fastly.toml");
         std::fs::write(&manifest_path, manifest::render(&base, &relayed)?.manifest)

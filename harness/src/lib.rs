@@ -74,6 +74,7 @@ mod relay;
 mod request;
 mod router;
 mod runtime;
+mod scratch;
 mod script;
 pub mod toolchain;
 mod viceroy;

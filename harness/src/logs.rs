@@ -84,6 +84,22 @@ impl LogBook {
         self.with_lines(|lines| lines.iter().filter_map(|line| heap_mib(line)).collect())
     }
 
+    /// The vCPU milliseconds of each request whose program logged them, in log order: every
+    /// line with a `vcpu N ms` figure (what `fastly::compute_runtime::elapsed_vcpu_ms()` gives,
+    /// the time Fastly bills and limits). Sluice writes one on each response's last log line.
+    ///
+    /// ```no_run
+    /// # async fn demo(edge: harness::Edge) -> Result<(), harness::HarnessError> {
+    /// edge.get("/").send().await?;
+    /// let log = edge.log();
+    /// assert!(log.wait_for("vcpu ", std::time::Duration::from_secs(5)));
+    /// assert!(log.vcpu_reports_ms()[0] < 50);
+    /// # Ok(()) }
+    /// ```
+    pub fn vcpu_reports_ms(&self) -> Vec<u64> {
+        self.with_lines(|lines| lines.iter().filter_map(|line| vcpu_ms(line)).collect())
+    }
+
     /// Waits until at least `count` heap reports are in (Viceroy logs them just after the
     /// response ends), or `timeout` passes; returns what is there.
     pub fn wait_for_heap_reports(&self, count: usize, timeout: Duration) -> Vec<f64> {
@@ -114,6 +130,15 @@ fn heap_mib(line: &str) -> Option<f64> {
         _ => return None,
     };
     Some(value * scale)
+}
+
+/// The figure of a `vcpu 12 ms` phrase anywhere in a line.
+fn vcpu_ms(line: &str) -> Option<u64> {
+    let (_, after) = line.split_once("vcpu ")?;
+    let (number, rest) = after.split_once(' ')?;
+    rest.starts_with("ms")
+        .then(|| number.parse().ok())
+        .flatten()
 }
 
 /// Removes ANSI colour sequences, which Viceroy may print even into a pipe.
@@ -149,5 +174,19 @@ mod tests {
             Some(0.5)
         );
         assert_eq!(heap_mib("request completed in 2ms"), None);
+    }
+
+    #[test]
+    fn reads_the_vcpu_figure_wherever_the_line_has_it() {
+        assert_eq!(
+            vcpu_ms("sluice_log :: INFO streamed: 10 bytes in, 3 rewrites, vcpu 17 ms"),
+            Some(17)
+        );
+        assert_eq!(
+            vcpu_ms("sluice_log :: INFO sent whole: 200, vcpu 0 ms"),
+            Some(0)
+        );
+        assert_eq!(vcpu_ms("vcpu unknown (ERROR)"), None);
+        assert_eq!(vcpu_ms("no figure here"), None);
     }
 }

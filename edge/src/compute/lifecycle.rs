@@ -13,7 +13,9 @@
 //! 5. [`commit`]: the only place where headers are committed with `stream_to_client()`.
 //! 6. [`stream_body`]: the body pipeline writes into the client stream; a mid-stream error
 //!    abandons the stream, so the client sees a truncated body, never a clean end.
-//! 7. [`log_outcome`]: one line per streamed response: complete, abandoned, or finish failed.
+//! 7. [`log_outcome`]: one line per streamed response: complete (with its sizes and the
+//!    request's vCPU time), abandoned, or finish failed. Responses sent whole are logged in
+//!    `compute/mod.rs`, with their vCPU time too.
 //!
 //! Errors before step 5 become a status (502 unreachable origin, a body corrupt from its first
 //! byte, or an unsendable status, 504 origin timeout, 500 bad settings; a target that is not a URL is a 400 before this
@@ -324,20 +326,33 @@ fn log_outcome(outcome: Outcome) {
                 );
             }
             log::info!(
-                "streamed: {} bytes in, {} decoded, {} out, {} chunks, {} rewrites",
+                "streamed: {} bytes in, {} decoded, {} out, {} chunks, {} rewrites, {}",
                 stats.bytes_in,
                 stats.decoded_bytes,
                 stats.bytes_out,
                 stats.chunks,
-                stats.rewrites
+                stats.rewrites,
+                vcpu_used()
             )
         }
         Outcome::Abandoned(error) => {
-            log::error!("stream abandoned, the client gets a truncated body: {error}")
+            log::error!(
+                "stream abandoned, the client gets a truncated body: {error}; {}",
+                vcpu_used()
+            )
         }
         Outcome::FinishFailed(error) => {
             log::error!("finishing the client stream failed: {error}")
         }
+    }
+}
+
+/// The vCPU time the request has used so far, as `vcpu N ms`: what Fastly bills and limits
+/// (50 ms by default). The harness reads it from this form.
+pub(crate) fn vcpu_used() -> String {
+    match fastly::compute_runtime::elapsed_vcpu_ms() {
+        Ok(ms) => format!("vcpu {ms} ms"),
+        Err(status) => format!("vcpu unknown ({status:?})"),
     }
 }
 

@@ -13,7 +13,7 @@ use sluice_edge::policy::request::{Target, parse_target};
 use sluice_edge::policy::settings::Settings;
 
 /// The Config Store that holds the proxy's settings.
-const CONFIG_STORE: &str = "sluice_config";
+pub(crate) const CONFIG_STORE: &str = "sluice_config";
 /// The Secret Store that holds the synthetic ID key.
 const SECRET_STORE: &str = "sluice_secrets";
 /// The methods an `OPTIONS *` answer lists: every method is proxied.
@@ -45,7 +45,10 @@ pub(crate) fn handle_client_request() {
         Target::Path(target) => route(request, &target, connection),
     };
     if let Some(response) = response {
+        let status = response.get_status().as_u16();
+        // Host-side: a passed-through body is copied by the host, not by the program.
         response.send_to_client();
+        log::info!("sent whole: {status}, {}", lifecycle::vcpu_used());
     }
 }
 

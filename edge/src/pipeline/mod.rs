@@ -197,7 +197,7 @@ impl Params {
             .unwrap_or(encoding_rs::UTF_8)
     }
 
-    fn html_options(&self) -> HtmlOptions {
+    pub(crate) fn html_options(&self) -> HtmlOptions {
         HtmlOptions {
             urls: self.urls.clone(),
             inject: self.script_tag(self.html_encoding() == encoding_rs::UTF_8),

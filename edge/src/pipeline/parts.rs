@@ -1,11 +1,12 @@
 //! The pipeline's codec stages run on their own, fed the way the pipeline feeds them (one read
 //! buffer at a time, flushed after each). Benchmarks compare the whole pipeline to the sum of
 //! these parts; the rewrite part alone is [`process`](super::process) with identity encoding.
-//! [`encode_only`] is also what [`encode`](super::encode) runs.
+//! [`encode_only`] is also what [`encode`](super::encode) runs. [`parse_only`] is lol_html alone
+//! with the HTML stage's selectors: the floor the HTML stage is measured against.
 
 use super::decode::Decoder;
 use super::encode::Encoder;
-use super::{Encoding, PipelineError, PipelineSettings};
+use super::{Encoding, Params, PipelineError, PipelineSettings};
 use std::io::{self, Write};
 
 fn fail(e: io::Error) -> PipelineError {
@@ -40,4 +41,12 @@ pub fn encode_only(
         encoder.flush().map_err(fail)?;
     }
     encoder.finish().map_err(fail)
+}
+
+/// Parses decoded HTML with lol_html alone: the HTML stage's selectors for `params`, handlers
+/// that do nothing, output into nothing, fed one read buffer at a time.
+pub fn parse_only(params: &Params, html: &[u8]) -> Result<(), PipelineError> {
+    let pieces = html.chunks(params.settings().read_buffer_bytes());
+    super::html::parse_only(&params.html_options(), pieces)
+        .map_err(|e| PipelineError::Rewrite(e.to_string()))
 }

@@ -204,6 +204,39 @@ impl Settings {
     }
 }
 
+/// The Config Store key that names the log endpoint Sluice writes its lines to.
+pub const LOG_ENDPOINT_KEY: &str = "log_endpoint";
+/// The log endpoint when `log_endpoint` is not set; `fastly.toml`'s `[setup.log_endpoints]`
+/// names the same one, so a first `fastly compute publish` asks for it.
+pub const DEFAULT_LOG_ENDPOINT: &str = "sluice_log";
+
+/// The log endpoint the `log_endpoint` setting names: its trimmed value, or
+/// [`DEFAULT_LOG_ENDPOINT`] when it is absent or empty. A name Fastly cannot hold (over 255
+/// bytes, with a colon or control characters, or Fastly's reserved `stdout` and `stderr`) is an
+/// error, so the caller can say so on the default one.
+///
+/// ```
+/// use sluice_edge::policy::settings::{log_endpoint, DEFAULT_LOG_ENDPOINT};
+/// assert_eq!(log_endpoint(None), Ok(DEFAULT_LOG_ENDPOINT));
+/// assert_eq!(log_endpoint(Some(" ops_syslog ")), Ok("ops_syslog"));
+/// assert!(log_endpoint(Some("bad\nname")).is_err());
+/// ```
+pub fn log_endpoint(value: Option<&str>) -> Result<&str, SettingsError> {
+    let name = value.map(str::trim).unwrap_or_default();
+    if name.is_empty() {
+        return Ok(DEFAULT_LOG_ENDPOINT);
+    }
+    let reserved = matches!(name, "stdout" | "stderr");
+    if reserved || name.len() > 255 || name.chars().any(|c| c == ':' || c.is_control()) {
+        return Err(SettingsError::Invalid {
+            key: LOG_ENDPOINT_KEY,
+            value: name.to_owned(),
+            why: "expected a log endpoint name of at most 255 bytes, without colons or control characters, other than stdout and stderr",
+        });
+    }
+    Ok(name)
+}
+
 /// What a numeric setting must be.
 fn range_reason(key: &str) -> &'static str {
     match key {

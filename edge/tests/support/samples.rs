@@ -217,6 +217,32 @@ fn api_response(size: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The article in windows-1252, as older CMSs still serve it: the meta charset says so, and
+/// the characters it cannot hold become numeric references.
+fn windows_1252_article(size: usize) -> Vec<u8> {
+    let page = String::from_utf8(article_page(size)).expect("the article is UTF-8");
+    let page = page.replacen(
+        r#"<meta charset="utf-8">"#,
+        r#"<meta charset="windows-1252">"#,
+        1,
+    );
+    // windows-1252 agrees with Latin-1 from 0xA0 up, which is every non-ASCII letter the words
+    // use; anything else becomes a numeric character reference.
+    let mut bytes = Vec::with_capacity(page.len());
+    for c in page.chars() {
+        match u32::from(c) {
+            code @ (0..0x80 | 0xa0..0x100) => bytes.push(code as u8),
+            code => bytes.extend_from_slice(format!("&#{code};").as_bytes()),
+        }
+    }
+    bytes
+}
+
+/// An article page of about `size` bytes: the memory and size tests' page.
+pub fn large_article(size: usize) -> Vec<u8> {
+    article_page(size)
+}
+
 /// Every sample, as corpus files.
 pub fn samples() -> Vec<CorpusFile> {
     let file = |name: &str, kind, bytes| CorpusFile {
@@ -231,6 +257,11 @@ pub fn samples() -> Vec<CorpusFile> {
             "short-article.html",
             ContentKind::Html,
             article_page(20_000),
+        ),
+        file(
+            "article-windows-1252.html",
+            ContentKind::Html,
+            windows_1252_article(60_000),
         ),
         file("bundle.js", ContentKind::JavaScript, script_bundle(200_000)),
         file("site.css", ContentKind::Css, stylesheet(60_000)),

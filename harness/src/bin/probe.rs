@@ -1,7 +1,7 @@
 //! `probe URL`: the timeline of one HTTP/1.1 response as it crossed the wire.
 //!
 //! ```text
-//! probe [--json] [--method M] [--header 'name: value']... [--timeout SECONDS] [--cacert PEM] URL
+//! probe [-X METHOD] [-H 'name: value']... [--json] [--timeout SECONDS] [--cacert PEM] URL
 //! ```
 //!
 //! Prints the time to the complete head, the headers in received order, each chunk with its
@@ -10,61 +10,49 @@
 //! bad arguments. `http://` and `https://` URLs (HTTP/1.1 either way): Viceroy locally, Sluice
 //! on Fastly, any origin. `--cacert` trusts a PEM root besides the public ones.
 
+use clap::Parser;
 use harness::{Event, Wire, WireRequest};
 use serde_json::{Value, json};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use url::{Host, Url};
 
+/// The timeline of one HTTP/1.1 response as it crossed the wire.
+///
+/// Exits 0 when the response is complete, 1 when it is truncated or broken, 2 on bad arguments.
+#[derive(Parser)]
+#[command(name = "probe", version)]
 struct Args {
-    url: String,
-    json: bool,
+    /// The URL to ask: http:// or https://, an IPv6 address in brackets ([::1]:7676).
+    url: Url,
+    /// The request method.
+    #[arg(
+        short = 'X',
+        long = "request",
+        visible_alias = "method",
+        value_name = "METHOD",
+        default_value = "GET"
+    )]
     method: String,
+    /// A request header, as `name: value`; repeat for more.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = header)]
     headers: Vec<(String, String)>,
-    timeout: Duration,
-    cacert: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Seconds to wait for the whole response.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    timeout: f64,
+    /// A PEM file of a root certificate to trust besides the public ones (https).
+    #[arg(long, value_name = "PEM")]
+    cacert: Option<std::path::PathBuf>,
 }
 
-const USAGE: &str = "usage: probe [--json] [--method M] [--header 'name: value']... [--timeout SECONDS] [--cacert PEM] http[s]://HOST[:PORT]/PATH";
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = std::env::args().skip(1);
-    let mut parsed = Args {
-        url: String::new(),
-        json: false,
-        method: "GET".to_owned(),
-        headers: Vec::new(),
-        timeout: Duration::from_secs(30),
-        cacert: None,
-    };
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--json" => parsed.json = true,
-            "--method" => parsed.method = value("--method")?,
-            "--header" => {
-                let header = value("--header")?;
-                let (name, v) = header
-                    .split_once(':')
-                    .ok_or(format!("--header {header:?} is not 'name: value'"))?;
-                parsed
-                    .headers
-                    .push((name.trim().to_owned(), v.trim().to_owned()));
-            }
-            "--cacert" => parsed.cacert = Some(value("--cacert")?),
-            "--timeout" => {
-                let seconds: f64 = value("--timeout")?
-                    .parse()
-                    .map_err(|_| "--timeout takes seconds".to_owned())?;
-                parsed.timeout = Duration::from_secs_f64(seconds);
-            }
-            url if !url.starts_with("--") && parsed.url.is_empty() => parsed.url = url.to_owned(),
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
-    }
-    if parsed.url.is_empty() {
-        return Err("a URL is needed".to_owned());
-    }
-    Ok(parsed)
+fn header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or(format!("{text:?} is not 'name: value'"))?;
+    Ok((name.trim().to_owned(), value.trim().to_owned()))
 }
 
 /// Where to connect and what to ask for.
@@ -76,36 +64,40 @@ struct Target {
     tls: Option<String>,
 }
 
-/// Splits `http[s]://host[:port]/path`.
-fn split_url(url: &str) -> Result<Target, String> {
-    let (rest, https) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
-        (Some(rest), _) => (rest, false),
-        (_, Some(rest)) => (rest, true),
-        _ => {
-            return Err(format!(
-                "{url}: only http:// and https:// URLs are supported"
-            ));
-        }
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-    if host.is_empty() {
-        return Err(format!("{url}: no host"));
+impl Target {
+    fn of(url: &Url) -> Result<Target, String> {
+        let https = match url.scheme() {
+            "http" => false,
+            "https" => true,
+            other => {
+                return Err(format!(
+                    "{url}: {other}:// is not supported, only http and https"
+                ));
+            }
+        };
+        let host = url.host().ok_or(format!("{url}: no host"))?;
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if https { 443 } else { 80 });
+        // `Host`'s display puts an IPv6 address in brackets, as both uses need.
+        let authority = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        let path = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        Ok(Target {
+            addr: format!("{host}:{port}"),
+            authority,
+            path,
+            tls: https.then(|| match host {
+                Host::Ipv6(address) => address.to_string(),
+                other => other.to_string(),
+            }),
+        })
     }
-    let addr = if authority.contains(':') {
-        authority.to_owned()
-    } else {
-        format!("{authority}:{}", if https { 443 } else { 80 })
-    };
-    Ok(Target {
-        addr,
-        authority: authority.to_owned(),
-        path: path.to_owned(),
-        tls: https.then(|| host.to_owned()),
-    })
 }
 
 fn ms(wire: &Wire, at: Instant) -> f64 {
@@ -184,22 +176,20 @@ fn report_text(wire: &Wire, url: &str, decoded: &Result<Vec<u8>, String>) -> Str
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(error) => {
-            eprintln!("probe: {error}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let target = match split_url(&args.url) {
+    let args = Args::parse();
+    let target = match Target::of(&args.url) {
         Ok(target) => target,
         Err(error) => {
             eprintln!("probe: {error}");
             return ExitCode::from(2);
         }
     };
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        eprintln!("probe: --timeout takes a positive number of seconds");
+        return ExitCode::from(2);
+    }
     let mut request = WireRequest::new(target.addr, &args.method, &target.path)
-        .timeout(args.timeout)
+        .timeout(Duration::from_secs_f64(args.timeout))
         .header("host", &target.authority);
     if let Some(name) = &target.tls {
         request = request.tls(name);
@@ -207,7 +197,7 @@ async fn main() -> ExitCode {
             match std::fs::read(path) {
                 Ok(pem) => request = request.tls_root_pem(pem),
                 Err(error) => {
-                    eprintln!("probe: --cacert {path}: {error}");
+                    eprintln!("probe: --cacert {}: {error}", path.display());
                     return ExitCode::from(2);
                 }
             }
@@ -225,9 +215,9 @@ async fn main() -> ExitCode {
     };
     let decoded = wire.decoded_body().map_err(|e| e.to_string());
     if args.json {
-        println!("{:#}", report_json(&wire, &args.url, &decoded));
+        println!("{:#}", report_json(&wire, args.url.as_str(), &decoded));
     } else {
-        print!("{}", report_text(&wire, &args.url, &decoded));
+        print!("{}", report_text(&wire, args.url.as_str(), &decoded));
     }
     let broken = wire.truncated()
         || wire.status() == 0

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 /// Prepare this machine to run a Compute program under Viceroy.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "setup", version)]
 struct Args {
     /// The Cargo project of the program (default: the current directory).
     #[arg(long, value_name = "DIR")]

@@ -1,23 +1,28 @@
-//! The demo publisher origin: `demo_origin [--addr 127.0.0.1:9090]`. See `sluice_tools::demo`.
+//! The demo publisher origin on its own. See `sluice_tools::demo`.
 
+use clap::Parser;
 use harness::ScriptedOrigin;
 use sluice_tools::demo;
 use std::process::ExitCode;
 
+/// Serves the demo publisher site (the origin `serve` fronts by default) until stopped.
+#[derive(Parser)]
+#[command(name = "demo_origin", version)]
+struct Args {
+    /// Where the demo publisher listens.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9090")]
+    addr: std::net::SocketAddr,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let addr = match args.as_slice() {
-        [] => "127.0.0.1:9090".to_owned(),
-        [flag, addr] if flag == "--addr" => addr.clone(),
-        _ => {
-            eprintln!("usage: demo_origin [--addr HOST:PORT]");
-            return ExitCode::from(2);
-        }
-    };
-    let origin = match ScriptedOrigin::serve(&addr, demo::router()) {
+    let args = Args::parse();
+    let origin = match ScriptedOrigin::serve(&args.addr.to_string(), demo::router()) {
         Ok(origin) => origin,
         Err(error) => {
-            eprintln!("demo_origin: {error} (is something else listening on {addr}?)");
+            eprintln!(
+                "demo_origin: {error} (is something else listening on {}?)",
+                args.addr
+            );
             return ExitCode::FAILURE;
         }
     };

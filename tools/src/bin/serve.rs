@@ -1,42 +1,49 @@
 //! Runs Sluice locally: the demo publisher origin and Viceroy serving the edge in front of it.
 //!
 //! ```text
-//! serve [--origin http://HOST:PORT] [--addr 127.0.0.1:7676] [--demo-addr 127.0.0.1:9090]
+//! serve [--origin http://HOST[:PORT]] [--addr 127.0.0.1:7676] [--demo-addr 127.0.0.1:9090]
 //! ```
 //!
 //! Without `--origin` the built-in demo site (`sluice_tools::demo`) runs on 127.0.0.1:9090. With it,
 //! Sluice fronts that origin instead, and rewrites its host. Ctrl-C stops both.
 
+use clap::Parser;
 use harness::{Edge, ScriptedOrigin};
 use sluice_tools::demo;
 use std::process::ExitCode;
+use url::Url;
 
-const DEMO_ADDR: &str = "127.0.0.1:9090";
-const USAGE: &str =
-    "usage: serve [--origin http://HOST:PORT] [--addr HOST:PORT] [--demo-addr HOST:PORT]";
-
+/// Runs Sluice locally under Viceroy, in front of the built-in demo publisher or an origin of
+/// your own. Ctrl-C stops both.
+#[derive(Parser)]
+#[command(name = "serve", version)]
 struct Args {
-    origin: Option<String>,
-    addr: String,
-    demo_addr: String,
+    /// Front this origin (http://HOST[:PORT]) instead of the demo publisher; its host is the
+    /// publisher host Sluice rewrites.
+    #[arg(long, value_name = "URL")]
+    origin: Option<Url>,
+    /// Where Sluice listens.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7676")]
+    addr: std::net::SocketAddr,
+    /// Where the demo publisher listens (without --origin).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9090")]
+    demo_addr: std::net::SocketAddr,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = std::env::args().skip(1);
-    let mut parsed = Args {
-        origin: None,
-        addr: "127.0.0.1:7676".to_owned(),
-        demo_addr: DEMO_ADDR.to_owned(),
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--origin" => parsed.origin = Some(args.next().ok_or("--origin needs a URL")?),
-            "--addr" => parsed.addr = args.next().ok_or("--addr needs HOST:PORT")?,
-            "--demo-addr" => parsed.demo_addr = args.next().ok_or("--demo-addr needs HOST:PORT")?,
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
+/// The origin's URL without a trailing slash, and its authority (host and port, IPv6 in
+/// brackets), which Sluice sends as `Host` and rewrites.
+fn origin_parts(url: &Url) -> Result<(String, String), String> {
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("--origin {url}: expected http:// or https://"));
     }
-    Ok(parsed)
+    let host = url
+        .host()
+        .ok_or(format!("--origin {url}: expected http://HOST[:PORT]"))?;
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    Ok((url.as_str().trim_end_matches('/').to_owned(), authority))
 }
 
 fn fail(message: String) -> ExitCode {
@@ -46,14 +53,8 @@ fn fail(message: String) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(error) => {
-            eprintln!("serve: {error}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    if std::net::TcpListener::bind(&args.addr).is_err() {
+    let args = Args::parse();
+    if std::net::TcpListener::bind(args.addr).is_err() {
         return fail(format!(
             "{} is already in use: stop what listens there, or pick another with --addr",
             args.addr
@@ -72,19 +73,11 @@ async fn main() -> ExitCode {
     }
 
     let (_demo, origin_url, origin_host) = match &args.origin {
-        Some(url) => {
-            let authority = url
-                .split("://")
-                .nth(1)
-                .and_then(|rest| rest.split('/').next())
-                .filter(|a| !a.is_empty())
-                .map(str::to_owned);
-            let Some(authority) = authority else {
-                return fail(format!("--origin {url}: expected http://HOST[:PORT]"));
-            };
-            (None, url.trim_end_matches('/').to_owned(), authority)
-        }
-        None => match ScriptedOrigin::serve(&args.demo_addr, demo::router()) {
+        Some(url) => match origin_parts(url) {
+            Ok((url, authority)) => (None, url, authority),
+            Err(error) => return fail(error),
+        },
+        None => match ScriptedOrigin::serve(&args.demo_addr.to_string(), demo::router()) {
             Ok(origin) => (
                 Some(origin),
                 format!("http://{}", args.demo_addr),
@@ -104,7 +97,7 @@ async fn main() -> ExitCode {
         .backend("origin", &origin_url)
         .override_host(&origin_host)
         .config("sluice_config", "origin_host", &origin_host)
-        .listen(&args.addr)
+        .listen(&args.addr.to_string())
         .echo_log(true)
         .start()
         .await;
@@ -117,7 +110,7 @@ async fn main() -> ExitCode {
         "\nSluice is serving {origin_url} (as {origin_host}) on {url}\n\n\
          Open {url}/ in a browser: links, images, scripts and stylesheets now point at the proxy,\n\
          and a banner shows the injected script ran. {url}/slow sends its body over three seconds;\n\
-         watch it arrive with:\n\n    cargo run -q -p harness --bin probe -- {url}/slow\n\n\
+         watch it arrive with:\n\n    cargo probe {url}/slow\n\n\
          Ctrl-C stops Sluice and the origin.\n"
     );
     let _ = tokio::signal::ctrl_c().await;
