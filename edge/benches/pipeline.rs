@@ -2,9 +2,12 @@
 //!
 //! `cargo bench -p edge --bench pipeline` runs, in one process:
 //! 1. criterion benches per class (HTML, JS, CSS) and encoding: the whole pipeline, and each of
-//!    its parts alone (decode, rewrite, encode), all in MB/s of decoded bytes;
+//!    its parts alone (decode, rewrite, encode), all in MB/s of decoded bytes. Each part is fed
+//!    as the pipeline feeds it: the decoder one read buffer of the encoded body at a time, the
+//!    rewriter and the encoder what each of those reads decodes to, with a flush after each;
 //! 2. a table of the pipeline's speed as a share of the sum-of-parts limit
-//!    1/(1/decode + 1/rewrite + 1/encode), from the same measurements;
+//!    1/(1/decode + 1/rewrite + 1/encode), from criterion's estimates of the same benches (mean
+//!    time per iteration; warm-up runs are not in them);
 //! 3. a table of the pipeline's peak heap (a counting allocator) for HTML from 10 KB to 50 MB.
 //!
 //! The tables are printed as Markdown and written to `target/pipeline-report.md`.
@@ -13,17 +16,15 @@
 mod support;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
-use sluice_edge::pipeline::parts::{decode_only, encode_only};
+use sluice_edge::pipeline::parts::{decode_only, decoded_reads, encode_in_reads, encode_only};
 use sluice_edge::pipeline::{
     ContentKind, Encoding, Params, PipelineSettings, process_response_streaming,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::{CorpusFile, encode, shared_corpus};
+use support::{CorpusFile, Pieces, encode, shared_corpus};
 
 /// Counts live heap bytes and remembers the peak.
 struct CountingAllocator;
@@ -64,20 +65,22 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-/// Per benchmark: total time and iterations, as criterion ran them.
-static TIMES: Mutex<BTreeMap<String, (Duration, u64)>> = Mutex::new(BTreeMap::new());
-
-fn record(name: &str, elapsed: Duration, iters: u64) {
-    let mut times = TIMES.lock().unwrap();
-    let entry = times.entry(name.to_owned()).or_default();
-    entry.0 += elapsed;
-    entry.1 += iters;
+/// Where criterion writes its estimates (the workspace's target folder).
+fn criterion_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
 }
 
-fn mb_per_s(name: &str, bytes: u64) -> f64 {
-    let times = TIMES.lock().unwrap();
-    let (elapsed, iters) = times[name];
-    bytes as f64 * iters as f64 / elapsed.as_secs_f64() / 1e6
+/// Criterion's estimate of the mean time per iteration of the bench at `id` (its path under
+/// the criterion folder, `group/function/parameter`), as MB/s of `bytes` per iteration.
+fn mb_per_s(id: &str, bytes: u64) -> f64 {
+    let path = criterion_dir().join(id).join("new/estimates.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("criterion's estimates at {}: {e}", path.display()));
+    let estimates: serde_json::Value = serde_json::from_str(&text).expect("estimates are JSON");
+    let nanos = estimates["mean"]["point_estimate"]
+        .as_f64()
+        .expect("a mean point estimate");
+    bytes as f64 / (nanos / 1e9) / 1e6
 }
 
 struct Class {
@@ -126,24 +129,33 @@ fn clone_file(f: &CorpusFile) -> CorpusFile {
 
 const ENCODINGS: [Encoding; 3] = [Encoding::Gzip, Encoding::Deflate, Encoding::Brotli];
 
-/// Times `routine` over `iters` iterations and records the time under `name`.
-fn timed(name: String, mut routine: impl FnMut()) -> impl FnMut(u64) -> Duration {
-    move |iters| {
-        let start = Instant::now();
-        for _ in 0..iters {
-            routine();
-        }
-        let elapsed = start.elapsed();
-        record(&name, elapsed, iters);
-        elapsed
-    }
-}
-
 fn run_pipeline(file: &CorpusFile, encoding: Encoding, encoded: &[u8]) -> u64 {
     let mut sink = std::io::sink();
     let stats = process_response_streaming(encoded, &mut sink, &file.params(encoding))
         .expect("the corpus streams");
     stats.bytes_out
+}
+
+/// One file of a class as the pipeline meets it in one encoding: its encoded body, and what
+/// each origin read of that body decodes to.
+struct Fed<'a> {
+    file: &'a CorpusFile,
+    encoded: Vec<u8>,
+    reads: Vec<usize>,
+}
+
+impl Fed<'_> {
+    /// The decoded body in the pieces the origin reads decode to.
+    fn decoded_pieces(&self) -> Pieces {
+        let mut rest = &self.file.bytes[..];
+        let mut pieces = Vec::new();
+        for &size in &self.reads {
+            let (piece, after) = rest.split_at(size.min(rest.len()));
+            pieces.push(piece.to_vec());
+            rest = after;
+        }
+        Pieces::new(pieces)
+    }
 }
 
 fn bench_class(c: &mut Criterion, class: &Class) {
@@ -155,44 +167,62 @@ fn bench_class(c: &mut Criterion, class: &Class) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Bytes(class.decoded_bytes()));
-
-    let name = format!("{}/rewrite", class.name);
-    group.bench_function("rewrite", |b| {
-        b.iter_custom(timed(name.clone(), || {
-            for file in &class.files {
-                run_pipeline(file, Encoding::Identity, &file.bytes);
-            }
-        }))
-    });
     for encoding in ENCODINGS {
-        let encoded: Vec<Vec<u8>> = class
+        let fed: Vec<Fed> = class
             .files
             .iter()
-            .map(|f| encode(encoding, &f.bytes))
+            .map(|file| {
+                let encoded = encode(encoding, &file.bytes);
+                let reads = decoded_reads(encoding, &encoded, &settings).expect("decodes");
+                Fed {
+                    file,
+                    encoded,
+                    reads,
+                }
+            })
             .collect();
-        let name = format!("{}/pipeline/{encoding}", class.name);
         group.bench_function(BenchmarkId::new("pipeline", encoding), |b| {
-            b.iter_custom(timed(name.clone(), || {
-                for (file, body) in class.files.iter().zip(&encoded) {
-                    run_pipeline(file, encoding, body);
+            b.iter(|| {
+                for one in &fed {
+                    run_pipeline(one.file, encoding, &one.encoded);
                 }
-            }))
+            })
         });
-        let name = format!("{}/decode/{encoding}", class.name);
         group.bench_function(BenchmarkId::new("decode", encoding), |b| {
-            b.iter_custom(timed(name.clone(), || {
-                for body in &encoded {
-                    decode_only(encoding, body, &settings).expect("decodes");
+            b.iter(|| {
+                for one in &fed {
+                    decode_only(encoding, &one.encoded, &settings).expect("decodes");
                 }
-            }))
+            })
         });
-        let name = format!("{}/encode/{encoding}", class.name);
+        group.bench_function(BenchmarkId::new("rewrite", encoding), |b| {
+            b.iter_batched(
+                || {
+                    fed.iter()
+                        .map(|one| (one, one.decoded_pieces()))
+                        .collect::<Vec<_>>()
+                },
+                |inputs| {
+                    for (one, pieces) in inputs {
+                        // A read buffer as large as the largest piece: one read per piece.
+                        let largest = one.reads.iter().copied().max().unwrap_or(1);
+                        let params = one.file.params(Encoding::Identity).with_settings(
+                            PipelineSettings::new().with_read_buffer_bytes(largest.max(1)),
+                        );
+                        process_response_streaming(pieces, &mut std::io::sink(), &params)
+                            .expect("rewrites");
+                    }
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
         group.bench_function(BenchmarkId::new("encode", encoding), |b| {
-            b.iter_custom(timed(name.clone(), || {
-                for file in &class.files {
-                    encode_only(encoding, &file.bytes, &settings).expect("encodes");
+            b.iter(|| {
+                for one in &fed {
+                    encode_in_reads(encoding, &one.file.bytes, &one.reads, &settings)
+                        .expect("encodes");
                 }
-            }))
+            })
         });
     }
     group.finish();
@@ -210,11 +240,8 @@ fn bench_single_page(c: &mut Criterion, page: &CorpusFile) {
         .throughput(Throughput::Bytes(page.bytes.len() as u64));
     for encoding in [Encoding::Gzip, Encoding::Brotli] {
         let body = encode(encoding, &page.bytes);
-        let name = format!("page/pipeline/{encoding}");
         group.bench_function(BenchmarkId::new(&page.name, encoding), |b| {
-            b.iter_custom(timed(name.clone(), || {
-                run_pipeline(page, encoding, &body);
-            }))
+            b.iter(|| run_pipeline(page, encoding, &body))
         });
     }
     group.finish();
@@ -230,8 +257,8 @@ fn ratio_report(classes: &[Class], page: &CorpusFile) -> String {
     writeln!(out, "|---|---|---|---|---|---|---|---|").unwrap();
     for class in classes {
         let bytes = class.decoded_bytes();
-        let rewrite = mb_per_s(&format!("{}/rewrite", class.name), bytes);
         for encoding in ENCODINGS {
+            let rewrite = mb_per_s(&format!("{}/rewrite/{encoding}", class.name), bytes);
             let decode = mb_per_s(&format!("{}/decode/{encoding}", class.name), bytes);
             let encode = mb_per_s(&format!("{}/encode/{encoding}", class.name), bytes);
             let pipeline = mb_per_s(&format!("{}/pipeline/{encoding}", class.name), bytes);
@@ -250,7 +277,7 @@ fn ratio_report(classes: &[Class], page: &CorpusFile) -> String {
     writeln!(out, "|---|---|---|").unwrap();
     for encoding in [Encoding::Gzip, Encoding::Brotli] {
         let speed = mb_per_s(
-            &format!("page/pipeline/{encoding}"),
+            &format!("page/{}/{encoding}", page.name),
             page.bytes.len() as u64,
         );
         writeln!(
@@ -405,7 +432,9 @@ fn main() {
         .into_iter()
         .find(|f| f.name == "lolhtml-bench-html-parsing-spec.html")
         .expect("the corpus has the HTML parsing spec");
-    let mut criterion = Criterion::default().configure_from_args();
+    let mut criterion = Criterion::default()
+        .output_directory(&criterion_dir())
+        .configure_from_args();
     for class in &classes {
         bench_class(&mut criterion, class);
     }

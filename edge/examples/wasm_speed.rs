@@ -6,14 +6,16 @@
 //! scripts/wasm-speed ../shared/corpus/lolhtml-bench-html-parsing-spec.html infra.spec.whatwg.org
 //! ```
 //!
-//! Arguments: `[--runs N] [--dir DIR] NAME=HOST ...`: each page `NAME`, whose URLs name `HOST`.
+//! Arguments: `[--runs N] [--cold] [--only MODE] [--dir DIR] NAME=HOST ...`: each page `NAME`,
+//! whose URLs name `HOST`. `--cold` makes one run without a warm-up (with `--only`, in a fresh
+//! instance: what a served request's instance pays for memory it has never touched).
 //! `viceroy run` gives the guest no files, so under wasm a page is the KV store `corpus`'s key
 //! `NAME` (the caller's manifest declares it); natively it is the file `DIR/NAME`.
 //!
 //! For each page it prints tab-separated lines `NAME MODE BYTES MEDIAN_MS`, one per mode:
 //! `lolhtml` (lol_html alone with the HTML stage's selectors and idle handlers, over the
 //! decoded page), then the whole pipeline with `identity`, `gzip` and `br` in and out (the page
-//! compressed first, as an origin would). BYTES is the decoded page's size; the median is of N
+//! compressed first, as an origin would: gzip 6, brotli 5 with a 4 MiB window). BYTES is the decoded page's size; the median is of N
 //! runs after one warm-up run.
 
 use sluice_edge::pipeline::parts::{encode_only, parse_only};
@@ -40,9 +42,12 @@ fn read_page(dir: &str, name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The median time of `runs` calls of `work`, after one warm-up call, in milliseconds.
-fn median_ms(runs: usize, mut work: impl FnMut()) -> f64 {
-    work();
+/// The median time of `runs` calls of `work`, after one warm-up call unless `cold`, in
+/// milliseconds.
+fn median_ms(runs: usize, cold: bool, mut work: impl FnMut()) -> f64 {
+    if !cold {
+        work();
+    }
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let start = Instant::now();
@@ -57,17 +62,25 @@ fn median_ms(runs: usize, mut work: impl FnMut()) -> f64 {
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut runs, mut dir, mut pages) = (7, ".".to_owned(), Vec::new());
+    let (mut cold, mut only) = (false, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
             "--dir" => dir = args.next().expect("--dir DIR"),
+            "--cold" => (cold, runs) = (true, 1),
+            "--only" => only = Some(args.next().expect("--only MODE")),
             page => pages.push(page.split_once('=').map_or_else(
                 || (page.to_owned(), "www.publisher.example".to_owned()),
                 |(name, host)| (name.to_owned(), host.to_owned()),
             )),
         }
     }
-    let settings = PipelineSettings::new();
+    // The page is compressed as origins send it (what the bench's origins send too): gzip 6 and
+    // brotli quality 5 with a 4 MiB window, not Sluice's own output settings.
+    let origin = PipelineSettings::new()
+        .with_gzip_level(6)
+        .with_brotli_quality(5)
+        .with_brotli_window(22);
     for (name, host) in pages {
         let page = read_page(&dir, &name);
         let params = |encoding| {
@@ -76,13 +89,19 @@ fn main() {
                 .with_encoding(encoding)
                 .with_inject_script("/sluice/tag.js")
         };
-        let bare = params(Encoding::Identity);
-        let ms = median_ms(runs, || parse_only(&bare, &page).expect("parses"));
-        println!("{name}\tlolhtml\t{}\t{ms:.3}", page.len());
+        let wanted = |mode: &str| only.as_deref().is_none_or(|only| only == mode);
+        if wanted("lolhtml") {
+            let bare = params(Encoding::Identity);
+            let ms = median_ms(runs, cold, || parse_only(&bare, &page).expect("parses"));
+            println!("{name}\tlolhtml\t{}\t{ms:.3}", page.len());
+        }
         for encoding in [Encoding::Identity, Encoding::Gzip, Encoding::Brotli] {
-            let body = encode_only(encoding, &page, &settings).expect("encodes");
+            if !wanted(&encoding.to_string()) {
+                continue;
+            }
+            let body = encode_only(encoding, &page, &origin).expect("encodes");
             let params = params(encoding);
-            let ms = median_ms(runs, || {
+            let ms = median_ms(runs, cold, || {
                 process_response_streaming(&body[..], &mut std::io::sink(), &params)
                     .expect("streams");
             });

@@ -8,7 +8,7 @@
 //! 4. [`finalize_response`]: every header the client will see, on every path (URL-bearing
 //!    headers pointed at the proxy, Sluice's own headers, identity on documents), and HTTP/1.1.
 //!    On the Stream path, [`first_chunk_checked`] first reads the origin's first chunk and checks
-//!    that it decodes (a second, throwaway decode of at most one read buffer), so a body corrupt
+//!    that its start decodes (a throwaway decode of its first few kilobytes), so a body corrupt
 //!    from its first byte is a 502 rather than a 200 that stops at once.
 //! 5. [`commit`]: the only place where headers are committed with `stream_to_client()`.
 //! 6. [`stream_body`]: the body pipeline writes into the client stream; a mid-stream error

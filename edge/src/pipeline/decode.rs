@@ -40,6 +40,16 @@ pub(crate) struct Decoder<W> {
 
 impl<W: Write> Decoder<W> {
     pub(crate) fn new(encoding: Encoding, limit: u64, next: W) -> Self {
+        Self::build(encoding, limit, next, true)
+    }
+
+    /// A decoder for a look at a body's first bytes only: brotli's window grows with what is
+    /// decoded instead of being allocated whole (up to 16 MiB) for a few kilobytes.
+    pub(crate) fn probe(encoding: Encoding, next: W) -> Self {
+        Self::build(encoding, u64::MAX, next, false)
+    }
+
+    fn build(encoding: Encoding, limit: u64, next: W, window_up_front: bool) -> Self {
         let codec = match encoding {
             Encoding::Identity => Codec::Identity,
             Encoding::Gzip => Codec::Flate(Box::new(Decompress::new_gzip(15))),
@@ -53,10 +63,12 @@ impl<W: Write> Decoder<W> {
                 // The window the stream declares is allocated once, up front, instead of growing
                 // with the page: the heap a brotli body needs is then known from its first bytes
                 // and the same for a 100 KB page as for a 50 MB one.
-                state.set_parameter(
-                    BrotliDecoderParameter::BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION,
-                    1,
-                );
+                if window_up_front {
+                    state.set_parameter(
+                        BrotliDecoderParameter::BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION,
+                        1,
+                    );
+                }
                 Codec::Brotli(Box::new(state))
             }
         };

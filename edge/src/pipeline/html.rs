@@ -29,7 +29,7 @@ use std::io::{self, Write};
 use std::rc::Rc;
 
 /// lol_html's output is passed on in batches of about this many bytes.
-pub(crate) const OUTPUT_BATCH: usize = 16 * 1024;
+pub(crate) const OUTPUT_BATCH: usize = 64 * 1024;
 
 /// The query parameter that marks a URL whose resource must reach the browser byte for byte.
 pub const VERBATIM_PARAMETER: &str = "sluice-verbatim=1";
