@@ -3,8 +3,8 @@
 //! answer).
 
 use crate::common::{
-    SECOND, TestResult, US, gpp_header, html, id_cookie, origin_with, page, sluice, tcf, usnat_v2,
-    well_formed_id,
+    SECOND, TestResult, US, assert_origin_untouched, gpp_header, html, id_cookie, origin_with,
+    page, sluice, tcf, usnat_v2, well_formed_id,
 };
 use harness::EdgeBuilder;
 use rstest::rstest;
@@ -374,12 +374,6 @@ async fn a_missing_id_key_is_a_500_naming_the_secret_store() -> TestResult {
         body.contains("Secret Store sluice_secrets") && body.contains("synthetic_id_key"),
         "{body}"
     );
-    assert!(
-        origin
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .is_empty()
-    );
+    assert_origin_untouched(&origin).await;
     Ok(())
 }

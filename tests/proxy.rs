@@ -2,7 +2,8 @@
 //! the final headers. Identity and consent are in `identity.rs`.
 
 use crate::common::{
-    ORIGIN_HOST, SECOND, TestResult, US, html, origin_with, page, sluice, snapshot_settings,
+    ORIGIN_HOST, SECOND, TestResult, US, assert_origin_untouched, html, origin_with, page, sluice,
+    snapshot_settings,
 };
 use harness::{EdgeBuilder, Script, ScriptedOrigin};
 use rstest::rstest;
@@ -54,13 +55,7 @@ async fn refuses_with_500_and_a_reason_when_a_setting_is_unusable(
     let body = String::from_utf8_lossy(wire.body()).into_owned();
     assert!(body.contains(named) && body.lines().count() == 1, "{body}");
     assert!(edge.log().wait_for("request refused", 5 * SECOND));
-    assert!(
-        origin
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .is_empty()
-    );
+    assert_origin_untouched(&origin).await;
     Ok(())
 }
 

@@ -10,7 +10,9 @@ use sluice_edge::pipeline::{
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
-use support::{Pieces, decode, decode_prefix, encode, encode_flushed, encode_raw_deflate};
+use support::{
+    Pieces, SharedOut, decode, decode_prefix, encode, encode_flushed, encode_raw_deflate,
+};
 
 const HOST: &str = "www.publisher.example";
 
@@ -29,20 +31,6 @@ fn long_page() -> Vec<u8> {
     }
     page.extend_from_slice(b"</body></html>");
     page
-}
-
-/// A client stream that can be looked at while the pipeline is still writing.
-#[derive(Clone, Default)]
-struct SharedOut(Rc<RefCell<Vec<u8>>>);
-
-impl Write for SharedOut {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]

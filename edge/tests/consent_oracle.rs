@@ -11,58 +11,20 @@ use sluice_edge::policy::consent::{
     Jurisdiction, Signals, UnknownJurisdiction, decide, tcf_storage_consent,
 };
 use std::str::FromStr;
+use support::bits::Bits;
 
-/// Bits, most significant first.
-#[derive(Default, Clone)]
-struct Bits(Vec<bool>);
-
-impl Bits {
-    fn int(mut self, value: u64, width: usize) -> Self {
-        self.0
-            .extend((0..width).rev().map(|i| i < 64 && value >> i & 1 == 1));
-        self
-    }
-
-    fn fields(self, values: &[u64]) -> Self {
-        values.iter().fold(self, |bits, &v| bits.int(v, 2))
-    }
-
-    fn base64url(&self) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        self.0
-            .chunks(6)
-            .map(|c| {
-                let v = c
-                    .iter()
-                    .enumerate()
-                    .fold(0usize, |v, (i, &b)| v | (usize::from(b) << (5 - i)));
-                char::from(ALPHABET[v])
-            })
-            .collect()
-    }
-}
+mod support;
 
 /// A GPP header naming one section.
 fn header(id: u64) -> String {
     // Type 3, version 1, one entry: a single ID, Fibonacci-coded.
-    let mut bits = Bits::default().int(3, 6).int(1, 6).int(1, 12).int(0, 1);
-    let (mut fibs, mut value) = (vec![1u64, 2], id);
-    while *fibs.last().unwrap() <= value {
-        fibs.push(fibs[fibs.len() - 1] + fibs[fibs.len() - 2]);
-    }
-    let mut code = vec![false; fibs.len()];
-    for i in (0..fibs.len()).rev() {
-        if fibs[i] <= value {
-            code[i] = true;
-            value -= fibs[i];
-        }
-    }
-    while code.last() == Some(&false) {
-        code.pop();
-    }
-    bits.0.extend(code);
-    bits.0.push(true);
-    bits.base64url()
+    Bits::default()
+        .int(3, 6)
+        .int(1, 6)
+        .int(1, 12)
+        .int(0, 1)
+        .fibonacci(id)
+        .base64url()
 }
 
 /// A whole TCF v2 core segment with these purpose consents, no vendors, no restrictions.

@@ -8,9 +8,8 @@ use sluice_edge::pipeline::{
     ContentKind, Encoding, Params, PipelineSettings, Stats, process, process_response_streaming,
 };
 use std::cell::RefCell;
-use std::io::Write;
 use std::rc::Rc;
-use support::{Pieces, Rng, chunk_seed, decode, encode, random_split};
+use support::{Pieces, Rng, SharedOut, chunk_seed, decode, encode, random_split};
 
 const HOST: &str = "www.publisher.example";
 
@@ -185,20 +184,6 @@ fn flight_data_has_its_quoted_hosts_rewritten() {
         "{out}"
     );
     assert!(!out.contains(HOST), "{out}");
-}
-
-/// A client stream that can be looked at while the pipeline is still writing.
-#[derive(Clone, Default)]
-struct SharedOut(Rc<RefCell<Vec<u8>>>);
-
-impl Write for SharedOut {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]

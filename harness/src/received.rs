@@ -22,21 +22,23 @@ pub struct ReceivedRequest {
     pub at: Instant,
 }
 
+/// The value of the first header named `name` (case-insensitive) in a list in received order.
+pub(crate) fn first_header<'a, V>(headers: &'a [(String, V)], name: &str) -> Option<&'a V> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
 impl ReceivedRequest {
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        first_header(&self.headers, name).map(String::as_str)
     }
 
     /// The first header of that name, as the bytes that arrived.
     pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.raw_headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        first_header(&self.raw_headers, name).map(Vec::as_slice)
     }
 
     /// A readable view for snapshots: method, target and headers in received order, with

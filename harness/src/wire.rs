@@ -11,6 +11,7 @@
 
 use crate::errors::HarnessError;
 use crate::logs::LogBook;
+use crate::received::first_header;
 use std::fmt;
 use std::time::Instant;
 
@@ -131,19 +132,13 @@ impl Wire {
 
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers()
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        first_header(self.headers(), name).map(String::as_str)
     }
 
     /// The first value of that header as the bytes that arrived (the text accessors replace
     /// bytes that are not UTF-8).
     pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.raw_headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        first_header(&self.raw_headers, name).map(Vec::as_slice)
     }
 
     /// The response's HTTP version as its status line said it (`HTTP/1.1`); empty if no head

@@ -26,6 +26,17 @@ pub fn snapshot_settings() -> insta::Settings {
     settings
 }
 
+/// Asserts that the origin was never asked: the request was answered (or refused) before it.
+pub async fn assert_origin_untouched(origin: &wiremock::MockServer) {
+    let received = origin.received_requests().await.unwrap_or_default();
+    assert!(
+        received.is_empty(),
+        "the origin was asked {} time(s): {:?}",
+        received.len(),
+        received.iter().map(|r| r.url.as_str()).collect::<Vec<_>>()
+    );
+}
+
 /// A small HTML page that mentions the origin host in an attribute.
 pub fn page(body: &str) -> String {
     format!(
@@ -59,81 +70,41 @@ pub async fn origin_with(template: wiremock::ResponseTemplate) -> wiremock::Mock
     origin
 }
 
-/// Bits, most significant first, as base64url without padding: how consent strings are
-/// written.
-pub fn base64url(bits: &[bool]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    bits.chunks(6)
-        .map(|c| {
-            let v = c
-                .iter()
-                .enumerate()
-                .fold(0usize, |v, (i, &b)| v | (usize::from(b) << (5 - i)));
-            char::from(ALPHABET[v])
-        })
-        .collect()
-}
-
-/// `value` as `width` bits, most significant first.
-pub fn bits(value: u64, width: usize) -> Vec<bool> {
-    (0..width)
-        .rev()
-        .map(|i| i < 64 && value >> i & 1 == 1)
-        .collect()
-}
-
 /// A TCF v2 core string whose only consent is purpose 1 (or nothing).
 pub fn tcf(storage: bool) -> String {
-    let mut b = bits(2, 6);
-    b.extend(bits(0, 146));
-    b.push(storage);
-    b.extend(bits(0, 60));
-    base64url(&b)
+    Bits::default()
+        .int(2, 6)
+        .int(0, 146)
+        .flag(storage)
+        .int(0, 60)
+        .base64url()
 }
 
 /// A GPP header naming these section IDs (single IDs, Fibonacci-coded offsets).
 pub fn gpp_header(ids: &[u64]) -> String {
-    let mut b = bits(3, 6);
-    b.extend(bits(1, 6));
-    b.extend(bits(ids.len() as u64, 12));
+    let mut bits = Bits::default()
+        .int(3, 6)
+        .int(1, 6)
+        .int(ids.len() as u64, 12);
     let mut last = 0;
     for &id in ids {
-        b.push(false);
-        b.extend(fibonacci(id - last));
+        bits = bits.flag(false).fibonacci(id - last);
         last = id;
     }
-    base64url(&b)
-}
-
-fn fibonacci(mut value: u64) -> Vec<bool> {
-    let mut fibs = vec![1u64, 2];
-    while *fibs.last().unwrap() <= value {
-        fibs.push(fibs[fibs.len() - 1] + fibs[fibs.len() - 2]);
-    }
-    let mut code = vec![false; fibs.len()];
-    for i in (0..fibs.len()).rev() {
-        if fibs[i] <= value {
-            code[i] = true;
-            value -= fibs[i];
-        }
-    }
-    while code.last() == Some(&false) {
-        code.pop();
-    }
-    code.push(true);
-    code
+    bits.base64url()
 }
 
 /// A US national (GPP section 7) core of version 2 (16 sensitive-data fields, 3 known-child
 /// fields), with this sale opt-out (1 opted out, 2 did not) and everything else 0.
 pub fn usnat_v2(sale: u64) -> String {
-    let mut b = bits(2, 6);
-    b.extend(bits(0, 12));
-    b.extend(bits(sale, 2));
-    b.extend(bits(2, 2));
-    b.extend(bits(2, 2));
-    b.extend(bits(0, 2 * 16 + 2 * 3 + 2 * 4));
-    base64url(&b)
+    Bits::default()
+        .int(2, 6)
+        .int(0, 12)
+        .int(sale, 2)
+        .int(2, 2)
+        .int(2, 2)
+        .int(0, 2 * 16 + 2 * 3 + 2 * 4)
+        .base64url()
 }
 
 /// Sluice's ID cookie among a response's Set-Cookie headers.
@@ -151,6 +122,8 @@ pub fn well_formed_id() -> String {
 /// The pipeline tests' corpus and codec helpers, shared rather than copied.
 #[path = "../../edge/tests/support/mod.rs"]
 pub mod support;
+
+use support::bits::Bits;
 
 /// Whether this run is CI's (`CI` set to anything but `false` or empty): there, a test that
 /// cannot run fails instead of skipping.

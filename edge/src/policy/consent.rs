@@ -550,62 +550,17 @@ fn us_opt_out(section: &str, layout_of: impl Fn(u64) -> Option<UsLayout>) -> Opt
     Some(opted_out)
 }
 
+/// Bits written by hand for the tests, shared with the integration tests.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../tests/support/bits.rs"]
+mod test_bits;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
-    /// Writes bits, most significant first, and encodes them as base64url.
-    #[derive(Default)]
-    pub(crate) struct BitWriter(Vec<bool>);
-
-    impl BitWriter {
-        pub(crate) fn int(mut self, value: u64, width: usize) -> Self {
-            for i in (0..width).rev() {
-                self.0.push(i < 64 && value >> i & 1 == 1);
-            }
-            self
-        }
-
-        pub(crate) fn fields(self, value: u64, count: usize) -> Self {
-            (0..count).fold(self, |w, _| w.int(value, 2))
-        }
-
-        pub(crate) fn fibonacci(mut self, mut value: u64) -> Self {
-            let mut fibs = vec![1u64, 2];
-            while *fibs.last().unwrap() <= value {
-                let n = fibs[fibs.len() - 1] + fibs[fibs.len() - 2];
-                fibs.push(n);
-            }
-            let mut code = vec![false; fibs.len()];
-            for i in (0..fibs.len()).rev() {
-                if fibs[i] <= value {
-                    code[i] = true;
-                    value -= fibs[i];
-                }
-            }
-            while code.last() == Some(&false) {
-                code.pop();
-            }
-            self.0.extend(code);
-            self.0.push(true);
-            self
-        }
-
-        pub(crate) fn encode(&self) -> String {
-            const ALPHABET: &[u8] =
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-            self.0
-                .chunks(6)
-                .map(|c| {
-                    let v = c
-                        .iter()
-                        .enumerate()
-                        .fold(0u8, |b, (i, &bit)| b | (u8::from(bit) << (5 - i)));
-                    char::from(ALPHABET[usize::from(v)])
-                })
-                .collect()
-        }
-    }
+    use super::test_bits::Bits as BitWriter;
 
     pub(crate) fn tcf(purpose_one: bool) -> String {
         BitWriter::default()
@@ -613,7 +568,7 @@ pub(crate) mod tests {
             .int(0, 146)
             .int(u64::from(purpose_one), 1)
             .int(0, 60)
-            .encode()
+            .base64url()
             + ".YAAAAAAAAAAA"
     }
 
@@ -627,7 +582,7 @@ pub(crate) mod tests {
             w = w.int(0, 1).fibonacci(id - last);
             last = id;
         }
-        w.encode()
+        w.base64url()
     }
 
     /// A US national section of `version` with these opt-outs and known-child consents (every
@@ -642,14 +597,14 @@ pub(crate) mod tests {
         let (sensitive, children) = if version == 2 { (16, 3) } else { (12, 2) };
         BitWriter::default()
             .int(version, 6)
-            .fields(0, 6)
+            .repeat_field(0, 6)
             .int(sale, 2)
             .int(sharing, 2)
             .int(targeted, 2)
-            .fields(0, sensitive)
-            .fields(child, children)
-            .fields(0, 4)
-            .encode()
+            .repeat_field(0, sensitive)
+            .repeat_field(child, children)
+            .repeat_field(0, 4)
+            .base64url()
     }
 
     fn us(gpp: &str) -> Decision {
@@ -671,7 +626,7 @@ pub(crate) mod tests {
         assert_eq!(tcf_storage_consent("AA"), None);
         // Version 2 but cut before the purposes: not a TCF string.
         assert_eq!(
-            tcf_storage_consent(&BitWriter::default().int(2, 6).int(0, 150).encode()),
+            tcf_storage_consent(&BitWriter::default().int(2, 6).int(0, 150).base64url()),
             None
         );
     }
@@ -735,11 +690,11 @@ pub(crate) mod tests {
     fn an_undefined_field_value_makes_the_section_unreadable() {
         let three = BitWriter::default()
             .int(1, 6)
-            .fields(0, 6)
+            .repeat_field(0, 6)
             .int(3, 2)
-            .fields(2, 2)
-            .fields(0, 12 + 2 + 4)
-            .encode();
+            .repeat_field(2, 2)
+            .repeat_field(0, 12 + 2 + 4)
+            .base64url();
         let decision = us(&format!("{}~{three}", gpp_header(&[7])));
         assert!(!decision.allowed);
         assert_eq!(decision.malformed, vec!["__gpp section 7"]);
@@ -748,7 +703,7 @@ pub(crate) mod tests {
     #[test]
     fn a_gpc_sub_section_is_an_opt_out() {
         let core = usnat(1, 2, 2, 2, 0);
-        let gpc = |flag: u64| BitWriter::default().int(1, 2).int(flag, 1).encode();
+        let gpc = |flag: u64| BitWriter::default().int(1, 2).int(flag, 1).base64url();
         assert!(us(&format!("{}~{core}.{}", gpp_header(&[7]), gpc(0))).allowed);
         assert!(!us(&format!("{}~{core}.{}", gpp_header(&[7]), gpc(1))).allowed);
         // Strings as CMPs write them: GPC sub-section "QA" (flag off) and "YA" (flag on).
@@ -761,11 +716,11 @@ pub(crate) mod tests {
         let section = |sale: u64, sharing: u64| {
             BitWriter::default()
                 .int(1, 6)
-                .fields(0, 3)
+                .repeat_field(0, 3)
                 .int(sale, 2)
                 .int(sharing, 2)
-                .fields(0, 9 + 2 + 1 + 3)
-                .encode()
+                .repeat_field(0, 9 + 2 + 1 + 3)
+                .base64url()
         };
         assert!(us(&format!("{}~{}", gpp_header(&[8]), section(2, 2))).allowed);
         assert!(!us(&format!("{}~{}", gpp_header(&[8]), section(2, 1))).allowed);

@@ -2,6 +2,7 @@
 //! independent of the pipeline's stages), and readers that hand out a body in chosen pieces.
 #![allow(dead_code)]
 
+pub mod bits;
 pub mod samples;
 
 use sluice_edge::pipeline::{ContentKind, Encoding, Params};
@@ -198,5 +199,20 @@ impl Read for Pieces {
         buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+/// A client stream that can be looked at while the pipeline is still writing to it.
+#[derive(Clone, Default)]
+pub struct SharedOut(pub std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for SharedOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
