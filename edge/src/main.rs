@@ -7,6 +7,11 @@
 #[cfg(target_arch = "wasm32")]
 mod compute;
 
+/// Large zeroed buffers come from fresh pages; see `compute/fresh_pages.rs`.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: compute::fresh_pages::FreshPages = compute::fresh_pages::FreshPages::new();
+
 #[cfg(target_arch = "wasm32")]
 fn main() {
     compute::logger::init(compute::CONFIG_STORE);

@@ -3,6 +3,7 @@
 
 mod client_url;
 mod context;
+pub(crate) mod fresh_pages;
 mod headers;
 pub(crate) mod lifecycle;
 pub(crate) mod logger;
