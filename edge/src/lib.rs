@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod fresh_blocks;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod pipeline;
