@@ -75,27 +75,57 @@ impl Edge {
     }
 
     /// `http://127.0.0.1:PORT`.
+    ///
+    /// ```no_run
+    /// # async fn demo(edge: harness::Edge) -> Result<(), Box<dyn std::error::Error>> {
+    /// let url = edge.url(); // http://127.0.0.1:PORT
+    /// # Ok(()) }
+    /// ```
     pub fn url(&self) -> String {
         format!("http://{}", self.addr())
     }
 
     /// `127.0.0.1:PORT`.
+    ///
+    /// ```no_run
+    /// # async fn demo(edge: harness::Edge) -> Result<(), Box<dyn std::error::Error>> {
+    /// let addr = edge.addr();
+    /// # Ok(()) }
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.instance().process.addr
     }
 
     /// A GET for `target` through the wire client.
+    ///
+    /// ```no_run
+    /// # async fn demo(edge: harness::Edge) -> Result<(), Box<dyn std::error::Error>> {
+    /// edge.get("/").header("accept-encoding", "gzip").send().await?.assert_status(200);
+    /// # Ok(()) }
+    /// ```
     pub fn get(&self, target: &str) -> WireRequest {
         self.request("GET", target)
     }
 
     /// Any request through the wire client.
+    ///
+    /// ```no_run
+    /// # async fn demo(edge: harness::Edge) -> Result<(), Box<dyn std::error::Error>> {
+    /// edge.request("POST", "/form").body("a=1").send().await?.assert_status(303);
+    /// # Ok(()) }
+    /// ```
     pub fn request(&self, method: &str, target: &str) -> WireRequest {
         WireRequest::new(self.addr().to_string(), method, target)
             .with_lease(self.log.clone(), Arc::clone(&self.requests))
     }
 
     /// Viceroy's and the guest's output during this test.
+    ///
+    /// ```no_run
+    /// # async fn demo(edge: harness::Edge) -> Result<(), Box<dyn std::error::Error>> {
+    /// assert!(edge.log().wait_for("request completed", std::time::Duration::from_secs(5)));
+    /// # Ok(()) }
+    /// ```
     pub fn log(&self) -> LogBook {
         self.log.clone()
     }

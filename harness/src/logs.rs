@@ -38,17 +38,35 @@ impl LogBook {
     }
 
     /// Every line so far.
+    ///
+    /// ```no_run
+    /// # fn demo(log: harness::LogBook) {
+    /// let count = log.lines().len();
+    /// # }
+    /// ```
     pub fn lines(&self) -> Vec<String> {
         self.with_lines(<[String]>::to_vec)
     }
 
     /// Whether any line contains `needle`.
+    ///
+    /// ```no_run
+    /// # fn demo(log: harness::LogBook) {
+    /// assert!(!log.contains("panicked"));
+    /// # }
+    /// ```
     pub fn contains(&self, needle: &str) -> bool {
         self.with_lines(|lines| lines.iter().any(|l| l.contains(needle)))
     }
 
     /// Waits until a line contains `needle` (guest log lines can arrive just after the response
     /// they belong to), or `timeout` passes; returns whether it came.
+    ///
+    /// ```no_run
+    /// # fn demo(log: harness::LogBook) {
+    /// assert!(log.wait_for("Listening on", std::time::Duration::from_secs(10)));
+    /// # }
+    /// ```
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         while !self.contains(needle) {
@@ -62,6 +80,12 @@ impl LogBook {
 
     /// The messages the program wrote to log endpoint `name` (Viceroy prints each as a
     /// `name :: message` line, with newlines inside a message written as `\n`).
+    ///
+    /// ```no_run
+    /// # fn demo(log: harness::LogBook) {
+    /// let access: Vec<String> = log.endpoint("access");
+    /// # }
+    /// ```
     pub fn endpoint(&self, name: &str) -> Vec<String> {
         let prefix = format!("{name} :: ");
         self.with_lines(|lines| {
@@ -74,12 +98,24 @@ impl LogBook {
     }
 
     /// The last `n` lines, one per line.
+    ///
+    /// ```no_run
+    /// # fn demo(log: harness::LogBook) {
+    /// eprintln!("{}", log.tail(20));
+    /// # }
+    /// ```
     pub fn tail(&self, n: usize) -> String {
         self.with_lines(|lines| lines[lines.len().saturating_sub(n)..].join("\n"))
     }
 
     /// The WebAssembly heap of each completed request, in MiB, from Viceroy's
     /// `request completed using N MiB of WebAssembly heap` lines (in whatever unit it printed).
+    ///
+    /// ```no_run
+    /// # fn demo(log: harness::LogBook) {
+    /// assert!(log.heap_reports_mib().iter().all(|&mib| mib < 16.0));
+    /// # }
+    /// ```
     pub fn heap_reports_mib(&self) -> Vec<f64> {
         self.with_lines(|lines| lines.iter().filter_map(|line| heap_mib(line)).collect())
     }
@@ -102,6 +138,12 @@ impl LogBook {
 
     /// Waits until at least `count` heap reports are in (Viceroy logs them just after the
     /// response ends), or `timeout` passes; returns what is there.
+    ///
+    /// ```no_run
+    /// # fn demo(log: harness::LogBook) {
+    /// let heaps = log.wait_for_heap_reports(1, std::time::Duration::from_secs(5));
+    /// # }
+    /// ```
     pub fn wait_for_heap_reports(&self, count: usize, timeout: Duration) -> Vec<f64> {
         let deadline = Instant::now() + timeout;
         loop {

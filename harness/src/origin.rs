@@ -109,24 +109,55 @@ impl ScriptedOrigin {
     }
 
     /// Expects this many requests in all (`1`, `1..`, `..=2`) by the time it is dropped.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?.expect(1);
+    /// # Ok(()) }
+    /// ```
     pub fn expect(mut self, times: impl Into<Times>) -> Self {
         self.expectations.times(times.into());
         self
     }
 
     /// Expects every request to carry `name: value` (the value's bytes).
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?
+    ///     .expect_header("host", "www.publisher.example");
+    /// # Ok(()) }
+    /// ```
     pub fn expect_header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
         self.expectations.header(name, value.as_ref());
         self
     }
 
     /// Expects every request to carry a `name` header.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?
+    ///     .expect_header_present("x-forwarded-for");
+    /// # Ok(()) }
+    /// ```
     pub fn expect_header_present(mut self, name: &str) -> Self {
         self.expectations.header_present(name);
         self
     }
 
     /// Expects no request to carry a `name` header.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?
+    ///     .expect_no_header("x-synthetic-id");
+    /// # Ok(()) }
+    /// ```
     pub fn expect_no_header(mut self, name: &str) -> Self {
         self.expectations.no_header(name);
         self
@@ -134,6 +165,15 @@ impl ScriptedOrigin {
 
     /// Checks the expectations now, and panics with a report of every request received if any
     /// is not met. Dropping the origin does the same.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?.expect(1);
+    /// // ... the test sends its request ...
+    /// origin.verify();
+    /// # Ok(()) }
+    /// ```
     pub fn verify(&self) {
         if let Some(report) = self.unmet_expectations() {
             panic!("{report}");
@@ -141,6 +181,14 @@ impl ScriptedOrigin {
     }
 
     /// The report [`verify`](Self::verify) would panic with, if an expectation is not met.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?.expect(1);
+    /// assert!(origin.unmet_expectations().is_some(), "nothing was asked yet");
+    /// # Ok(()) }
+    /// ```
     pub fn unmet_expectations(&self) -> Option<String> {
         let record = self.record.lock().expect("origin record");
         let numbered: Vec<(usize, &ReceivedRequest)> = record
@@ -180,21 +228,53 @@ impl ScriptedOrigin {
     }
 
     /// The address it listens on.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?;
+    /// assert!(origin.addr().ip().is_loopback());
+    /// # Ok(()) }
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// `http://127.0.0.1:PORT`.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?;
+    /// assert!(origin.uri().starts_with("http://127.0.0.1:"));
+    /// # Ok(()) }
+    /// ```
     pub fn uri(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// The requests received so far.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?;
+    /// assert!(origin.requests().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn requests(&self) -> Vec<ReceivedRequest> {
         self.record.lock().expect("origin record").requests.clone()
     }
 
     /// Every step sent so far, with its time.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?;
+    /// assert!(origin.sent().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn sent(&self) -> Vec<Sent> {
         self.record.lock().expect("origin record").sent.clone()
     }
@@ -208,16 +288,41 @@ impl ScriptedOrigin {
     }
 
     /// When the first request's `n`th body chunk (from 0) left the origin.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(200, [("x-a", "1")]).chunk("a").chunk("b").end())?;
+    /// // after a request: when the second chunk left
+    /// let second = origin.chunk_sent_at(1);
+    /// # Ok(()) }
+    /// ```
     pub fn chunk_sent_at(&self, n: usize) -> Option<Instant> {
         self.chunk_times().get(n).copied()
     }
 
     /// When the first request's last body chunk left the origin.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(200, [("x-a", "1")]).chunk("a").end())?;
+    /// let last = origin.last_chunk_sent_at();
+    /// # Ok(()) }
+    /// ```
     pub fn last_chunk_sent_at(&self) -> Option<Instant> {
         self.chunk_times().last().copied()
     }
 
     /// When the first request's head left the origin.
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origin = ScriptedOrigin::start(Script::new().head(200, [("x-a", "1")]).end())?;
+    /// let head = origin.head_sent_at();
+    /// # Ok(()) }
+    /// ```
     pub fn head_sent_at(&self) -> Option<Instant> {
         self.sent()
             .into_iter()

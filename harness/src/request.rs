@@ -53,6 +53,12 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Transport f
 
 impl WireRequest {
     /// A request to `addr` (`host:port`) for `target` (`/path?query`, or an absolute URI).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let wire = harness::WireRequest::new("127.0.0.1:7676", "GET", "/slow").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn new(addr: impl Into<String>, method: &str, target: &str) -> Self {
         WireRequest {
             addr: addr.into(),
@@ -87,6 +93,17 @@ impl WireRequest {
     }
 
     /// Trusts the certificates in this PEM text too (a test server's own CA).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pem = std::fs::read("ca.pem")?;
+    /// let wire = harness::WireRequest::new("localhost:8443", "GET", "/")
+    ///     .tls("localhost")
+    ///     .tls_root_pem(pem)
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn tls_root_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         if let Some(tls) = &mut self.tls {
             tls.extra_roots_pem = pem.into();
@@ -138,6 +155,13 @@ impl WireRequest {
     /// Adds a header (several of one name are sent as given). A `host` header replaces the
     /// default one. The value is sent byte for byte: HTTP allows any octet 0x80-0xFF in a
     /// value, so `b"Mozilla \xff"` is a fair test input.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = harness::WireRequest::new("127.0.0.1:7676", "GET", "/")
+    ///     .header("user-agent", b"Mozilla \xff\xfe");
+    /// # Ok(()) }
+    /// ```
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
         self.headers
             .push((name.to_owned(), value.as_ref().to_vec()));
@@ -145,6 +169,12 @@ impl WireRequest {
     }
 
     /// A request body (sent with a Content-Length).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = harness::WireRequest::new("127.0.0.1:7676", "POST", "/form").body("a=1&b=2");
+    /// # Ok(()) }
+    /// ```
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();
         self
@@ -154,6 +184,13 @@ impl WireRequest {
     ///
     /// ### Default
     /// 30 seconds.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = harness::WireRequest::new("127.0.0.1:7676", "GET", "/slow")
+    ///     .timeout(std::time::Duration::from_secs(5));
+    /// # Ok(()) }
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

@@ -56,16 +56,31 @@ impl Route {
     }
 
     /// Takes every request.
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let route = Route::any().respond(Script::new().head(404, [("x-a", "1")]).end());
+    /// ```
     pub fn any() -> Route {
         Route::new(Matcher::Any)
     }
 
     /// Takes requests for this path (the target without its query).
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let route = Route::path("/health").respond(Script::new().head(200, [("x-a", "1")]).chunk("ok").end());
+    /// ```
     pub fn path(path: &str) -> Route {
         Route::new(Matcher::Path(path.to_owned()))
     }
 
     /// Takes requests whose path starts with `prefix`.
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let route = Route::prefix("/assets/").respond(Script::new().head(200, [("content-type", "text/css")]).end());
+    /// ```
     pub fn prefix(prefix: &str) -> Route {
         Route::new(Matcher::Prefix(prefix.to_owned()))
     }
@@ -84,6 +99,11 @@ impl Route {
     }
 
     /// Takes only requests with this method, as well.
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let route = Route::path("/form").method("POST").respond(Script::new().head(303, [("location", "/done")]).end());
+    /// ```
     pub fn method(mut self, method: &str) -> Route {
         self.method = Some(method.to_owned());
         self
@@ -93,6 +113,11 @@ impl Route {
     ///
     /// ### Default
     /// `200` with an empty body.
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let route = Route::path("/").respond(Script::new().head(200, [("content-type", "text/html")]).chunk("<p>home</p>").end());
+    /// ```
     pub fn respond(self, script: Script) -> Route {
         self.respond_with(move |_| script.clone())
     }
@@ -114,24 +139,44 @@ impl Route {
     }
 
     /// Expects this many requests (`1`, `1..`, `..=2`) by the time the origin is dropped.
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let route = Route::path("/api").expect(1..=2).respond(Script::new().head(204, [("x-a", "1")]).end());
+    /// ```
     pub fn expect(mut self, times: impl Into<Times>) -> Route {
         self.expectations.times(times.into());
         self
     }
 
     /// Expects every request this route takes to carry `name: value` (the value's bytes).
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let route = Route::path("/api").expect_header("accept", "application/json");
+    /// ```
     pub fn expect_header(mut self, name: &str, value: impl AsRef<[u8]>) -> Route {
         self.expectations.header(name, value.as_ref());
         self
     }
 
     /// Expects every request this route takes to carry a `name` header.
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let route = Route::path("/api").expect_header_present("authorization");
+    /// ```
     pub fn expect_header_present(mut self, name: &str) -> Route {
         self.expectations.header_present(name);
         self
     }
 
     /// Expects no request this route takes to carry a `name` header.
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let route = Route::path("/api").expect_no_header("cookie");
+    /// ```
     pub fn expect_no_header(mut self, name: &str) -> Route {
         self.expectations.no_header(name);
         self
@@ -186,11 +231,23 @@ pub struct Router {
 
 impl Router {
     /// A router with no routes (every request gets a 404).
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let router = Router::new().route(Route::path("/").respond(Script::new().head(200, [("x-a", "1")]).end()));
+    /// ```
     pub fn new() -> Router {
         Router::default()
     }
 
     /// Adds a route after the ones already added.
+    ///
+    /// ```
+    /// # use harness::{Route, Router, Script};
+    /// let router = Router::new()
+    ///     .route(Route::path("/").respond(Script::new().head(200, [("x-a", "1")]).end()))
+    ///     .route(Route::any().respond(Script::new().head(404, [("x-a", "1")]).end()));
+    /// ```
     pub fn route(mut self, route: Route) -> Router {
         self.routes.push(route);
         self

@@ -64,12 +64,21 @@ pub struct Script {
 
 impl Script {
     /// An empty script.
+    ///
+    /// ```
+    /// let script = harness::Script::new().head(204, [("x-a", "1")]).end();
+    /// assert_eq!(script.steps().len(), 2);
+    /// ```
     pub fn new() -> Self {
         Script::default()
     }
 
     /// Sends the status line and headers. Values are written byte for byte, so an origin that
     /// sends Latin-1 header values (`b"caf\xe9"`) can be scripted.
+    ///
+    /// ```
+    /// let script = harness::Script::new().head(200, [("content-type", "text/html")]);
+    /// ```
     pub fn head<K: Into<String>, V: AsRef<[u8]>>(
         mut self,
         status: u16,
@@ -84,12 +93,28 @@ impl Script {
     }
 
     /// Sends body bytes.
+    ///
+    /// ```
+    /// let script = harness::Script::new()
+    ///     .head(200, [("content-type", "text/plain")])
+    ///     .chunk("first ")
+    ///     .chunk(b"second".to_vec())
+    ///     .end();
+    /// ```
     pub fn chunk(mut self, bytes: impl AsRef<[u8]>) -> Self {
         self.steps.push(Step::Chunk(bytes.as_ref().to_vec()));
         self
     }
 
     /// Sends `body` in pieces of `size` bytes with `pause` between them.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let script = harness::Script::new()
+    ///     .head(200, [("content-type", "text/plain")])
+    ///     .trickle("a slow body", 2, Duration::from_millis(50))
+    ///     .end();
+    /// ```
     pub fn trickle(mut self, body: impl AsRef<[u8]>, size: usize, pause: Duration) -> Self {
         for (i, piece) in body.as_ref().chunks(size.max(1)).enumerate() {
             if i > 0 {
@@ -101,18 +126,39 @@ impl Script {
     }
 
     /// Waits before the next step.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let script = harness::Script::new()
+    ///     .head(200, [("content-type", "text/plain")])
+    ///     .chunk("now ")
+    ///     .pause(Duration::from_secs(1))
+    ///     .chunk("later")
+    ///     .end();
+    /// ```
     pub fn pause(mut self, duration: Duration) -> Self {
         self.steps.push(Step::Pause(duration));
         self
     }
 
     /// Ends the body cleanly.
+    ///
+    /// ```
+    /// let script = harness::Script::new().head(200, [("content-type", "text/plain")]).chunk("done").end();
+    /// ```
     pub fn end(mut self) -> Self {
         self.steps.push(Step::End);
         self
     }
 
     /// Closes the connection mid-body.
+    ///
+    /// ```
+    /// let script = harness::Script::new()
+    ///     .head(200, [("content-type", "text/html")])
+    ///     .chunk("<p>half a pa")
+    ///     .cut();
+    /// ```
     pub fn cut(mut self) -> Self {
         self.steps.push(Step::Cut);
         self
@@ -120,18 +166,31 @@ impl Script {
 
     /// Writes bytes as they are, outside any framing: an interim `103 Early Hints` before the
     /// head, or a deliberately malformed response.
+    ///
+    /// ```
+    /// let script = harness::Script::new().raw("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    /// ```
     pub fn raw(mut self, bytes: impl AsRef<[u8]>) -> Self {
         self.steps.push(Step::Raw(bytes.as_ref().to_vec()));
         self
     }
 
     /// Sends nothing more and keeps the connection open.
+    ///
+    /// ```
+    /// let script = harness::Script::new().head(200, [("content-type", "text/html")]).stall();
+    /// ```
     pub fn stall(mut self) -> Self {
         self.steps.push(Step::Stall);
         self
     }
 
     /// The steps.
+    ///
+    /// ```
+    /// let script = harness::Script::new().head(200, [("x-a", "1")]).chunk("x").end();
+    /// assert_eq!(script.steps().len(), 3);
+    /// ```
     pub fn steps(&self) -> &[Step] {
         &self.steps
     }

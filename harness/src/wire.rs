@@ -65,6 +65,12 @@ pub enum Event {
 
 impl Event {
     /// When the event completed.
+    ///
+    /// ```no_run
+    /// # fn demo(event: harness::Event, sent_at: std::time::Instant) {
+    /// let since_sent = event.at() - sent_at;
+    /// # }
+    /// ```
     pub fn at(&self) -> Instant {
         match self {
             Event::Head { at, .. }
@@ -105,16 +111,36 @@ pub struct Wire {
 
 impl Wire {
     /// The events, in order.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// for event in wire.events() {
+    ///     println!("{:?} at {:?}", event, event.at());
+    /// }
+    /// # }
+    /// ```
     pub fn events(&self) -> &[Event] {
         &self.events
     }
 
     /// When the request was sent: the zero of the timeline.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// let head_ms = wire.head_at().map(|at| (at - wire.sent_at()).as_millis());
+    /// # }
+    /// ```
     pub fn sent_at(&self) -> Instant {
         self.sent_at
     }
 
     /// The status code (0 if no head arrived).
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert_eq!(wire.status(), 200);
+    /// # }
+    /// ```
     pub fn status(&self) -> u16 {
         match self.events.first() {
             Some(Event::Head { status, .. }) => *status,
@@ -123,6 +149,14 @@ impl Wire {
     }
 
     /// The headers in received order.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// for (name, value) in wire.headers() {
+    ///     println!("{name}: {value}");
+    /// }
+    /// # }
+    /// ```
     pub fn headers(&self) -> &[(String, String)] {
         match self.events.first() {
             Some(Event::Head { headers, .. }) => headers,
@@ -131,23 +165,47 @@ impl Wire {
     }
 
     /// The first header of that name (case-insensitive).
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert_eq!(wire.header("content-type"), Some("text/html"));
+    /// # }
+    /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         first_header(self.headers(), name).map(String::as_str)
     }
 
     /// The first value of that header as the bytes that arrived (the text accessors replace
     /// bytes that are not UTF-8).
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert_eq!(wire.header_bytes("x-name"), Some(&b"caf\xe9"[..]));
+    /// # }
+    /// ```
     pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
         first_header(&self.raw_headers, name).map(Vec::as_slice)
     }
 
     /// The response's HTTP version as its status line said it (`HTTP/1.1`); empty if no head
     /// arrived.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert_eq!(wire.version(), "HTTP/1.1");
+    /// # }
+    /// ```
     pub fn version(&self) -> &str {
         &self.version
     }
 
     /// Every value of that header, in order.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert_eq!(wire.header_all("set-cookie").len(), 2);
+    /// # }
+    /// ```
     pub fn header_all(&self, name: &str) -> Vec<&str> {
         self.headers()
             .iter()
@@ -157,21 +215,46 @@ impl Wire {
     }
 
     /// How the body was framed.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert_eq!(wire.framing(), harness::Framing::Chunked);
+    /// # }
+    /// ```
     pub fn framing(&self) -> Framing {
         self.framing
     }
 
     /// The body bytes as received (still content-encoded).
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert!(wire.body().starts_with(b"<!doctype html>"));
+    /// # }
+    /// ```
     pub fn body(&self) -> &[u8] {
         &self.body
     }
 
     /// The body decoded per its `Content-Encoding` (gzip, deflate, br or none).
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) -> Result<(), Box<dyn std::error::Error>> {
+    /// let html = String::from_utf8(wire.decoded_body()?)?;
+    /// assert!(html.contains("<title>"));
+    /// # Ok(()) }
+    /// ```
     pub fn decoded_body(&self) -> Result<Vec<u8>, HarnessError> {
         crate::codec::decode(self.header("content-encoding"), &self.body)
     }
 
     /// When the head was complete.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert!(wire.head_at().is_some(), "no head arrived");
+    /// # }
+    /// ```
     pub fn head_at(&self) -> Option<Instant> {
         self.events.iter().find_map(|e| match e {
             Event::Head { at, .. } => Some(*at),
@@ -180,6 +263,12 @@ impl Wire {
     }
 
     /// When each body chunk completed.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert!(wire.chunk_times().len() >= 2, "the body came in one piece");
+    /// # }
+    /// ```
     pub fn chunk_times(&self) -> Vec<Instant> {
         self.events
             .iter()
@@ -191,11 +280,24 @@ impl Wire {
     }
 
     /// When the first body chunk completed.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// let first = wire.first_chunk_at().expect("a body chunk");
+    /// assert!(first <= wire.last_byte_at().unwrap());
+    /// # }
+    /// ```
     pub fn first_chunk_at(&self) -> Option<Instant> {
         self.chunk_times().first().copied()
     }
 
     /// When the last body byte (or the terminator) arrived.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// let took = wire.last_byte_at().unwrap() - wire.sent_at();
+    /// # }
+    /// ```
     pub fn last_byte_at(&self) -> Option<Instant> {
         self.events.iter().rev().find_map(|e| match e {
             Event::Chunk { at, .. } | Event::Terminator { at } => Some(*at),
@@ -204,6 +306,12 @@ impl Wire {
     }
 
     /// Whether the chunked body ended with its 0-chunk.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert!(wire.terminated(), "the body did not end with its 0-chunk");
+    /// # }
+    /// ```
     pub fn terminated(&self) -> bool {
         self.events
             .iter()
@@ -212,6 +320,12 @@ impl Wire {
 
     /// Whether the body is incomplete: a chunked body without its terminator, or fewer bytes
     /// than the Content-Length, ended by a close, a failure or a time-out.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert!(!wire.truncated());
+    /// # }
+    /// ```
     pub fn truncated(&self) -> bool {
         match self.framing {
             Framing::Chunked => !self.terminated(),
@@ -221,6 +335,12 @@ impl Wire {
     }
 
     /// Whether the peer closed the connection.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// assert!(wire.closed() && !wire.terminated());
+    /// # }
+    /// ```
     pub fn closed(&self) -> bool {
         self.events
             .iter()
@@ -254,6 +374,12 @@ impl Wire {
     }
 
     /// Asserts the status code.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_status(200);
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_status(&self, status: u16) -> &Self {
         if self.status() != status {
@@ -263,6 +389,12 @@ impl Wire {
     }
 
     /// Asserts a header's value.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_header("content-type", "text/html; charset=utf-8");
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_header(&self, name: &str, value: &str) -> &Self {
         if self.header(name) != Some(value) {
@@ -272,6 +404,12 @@ impl Wire {
     }
 
     /// Asserts a header's value byte for byte (for values that are not UTF-8).
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_header_bytes("x-name", b"caf\xe9");
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_header_bytes(&self, name: &str, value: &[u8]) -> &Self {
         if self.header_bytes(name) != Some(value) {
@@ -281,6 +419,12 @@ impl Wire {
     }
 
     /// Asserts that a header is present with a non-empty value.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_header_present("x-request-id");
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_header_present(&self, name: &str) -> &Self {
         if self.header(name).is_none_or(|v| v.trim().is_empty()) {
@@ -290,6 +434,12 @@ impl Wire {
     }
 
     /// Asserts that a header is absent.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_no_header("content-length");
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_no_header(&self, name: &str) -> &Self {
         if self.header(name).is_some() {
@@ -300,6 +450,12 @@ impl Wire {
 
     /// Asserts a chunked body (Transfer-Encoding: chunked, no Content-Length) that ended
     /// with its 0-chunk.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_status(200).assert_chunked();
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_chunked(&self) -> &Self {
         if self.framing != Framing::Chunked || self.header("content-length").is_some() {
@@ -312,6 +468,12 @@ impl Wire {
     }
 
     /// Asserts a truncated response: a chunked body with no 0-chunk, and a closed connection.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_status(200).assert_truncated();
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_truncated(&self) -> &Self {
         if self.framing != Framing::Chunked || self.terminated() || !self.closed() {
@@ -324,6 +486,12 @@ impl Wire {
     /// a connection closed before any head arrived. Under load, which of these a failing origin
     /// produces depends on timing (an abort right after the commit can take the head with it);
     /// what never happens is a complete-looking response.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_failed_visibly();
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_failed_visibly(&self) -> &Self {
         let no_head_then_closed = self.head_at().is_none() && self.closed();
@@ -335,6 +503,12 @@ impl Wire {
     }
 
     /// Asserts the exact body bytes as received.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_body("<p>hello</p>");
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_body(&self, expected: impl AsRef<[u8]>) -> &Self {
         let expected = expected.as_ref();
@@ -350,6 +524,12 @@ impl Wire {
 
     /// Asserts that the received body is a prefix of `full` (what a truncated response may
     /// carry) and shorter than it.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_truncated().assert_body_is_strict_prefix_of("<p>first</p><p>second</p>");
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_body_is_strict_prefix_of(&self, full: impl AsRef<[u8]>) -> &Self {
         let full = full.as_ref();
@@ -360,6 +540,12 @@ impl Wire {
     }
 
     /// Asserts that the whole head arrived before `instant` (`what` names it in the report).
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire, origin: harness::ScriptedOrigin) {
+    /// wire.assert_head_before(origin.last_chunk_sent_at().unwrap(), "the origin's last chunk");
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_head_before(&self, instant: Instant, what: &str) -> &Self {
         if self.head_at().is_none_or(|at| at >= instant) {
@@ -372,6 +558,12 @@ impl Wire {
     }
 
     /// Asserts that the first body chunk arrived before `instant`.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire, origin: harness::ScriptedOrigin) {
+    /// wire.assert_first_chunk_before(origin.chunk_sent_at(1).unwrap(), "the origin's second chunk");
+    /// # }
+    /// ```
     #[track_caller]
     pub fn assert_first_chunk_before(&self, instant: Instant, what: &str) -> &Self {
         if self.first_chunk_at().is_none_or(|at| at >= instant) {
@@ -384,6 +576,12 @@ impl Wire {
     }
 
     /// The timeline as text with times replaced by `[t]`, for snapshots.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// insta::assert_snapshot!(wire.timeline_without_times());
+    /// # }
+    /// ```
     pub fn timeline_without_times(&self) -> String {
         self.to_string()
             .lines()
@@ -393,6 +591,12 @@ impl Wire {
     }
 
     /// The response head as text (status line and headers in order), for snapshots.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// insta::assert_snapshot!(wire.head_text());
+    /// # }
+    /// ```
     pub fn head_text(&self) -> String {
         let mut text = format!("HTTP/1.1 {}\n", self.status());
         for (name, value) in self.headers() {
