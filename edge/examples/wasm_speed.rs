@@ -13,10 +13,11 @@
 //! `NAME` (the caller's manifest declares it); natively it is the file `DIR/NAME`.
 //!
 //! For each page it prints tab-separated lines `NAME MODE BYTES MEDIAN_MS`, one per mode:
-//! `lolhtml` (lol_html alone with the HTML stage's selectors and idle handlers, over the
-//! decoded page), then the whole pipeline with `identity`, `gzip` and `br` in and out (the page
-//! compressed first, as an origin would: gzip 6, brotli 5 with a 4 MiB window). BYTES is the decoded page's size; the median is of N
-//! runs after one warm-up run.
+//! `lolhtml-no-handlers` (lol_html's parser with no handler at all), `lolhtml` (lol_html alone
+//! with the HTML stage's selectors and idle handlers, over the decoded page), then the whole
+//! pipeline with `identity`, `gzip` and `br` in and out (the page compressed first, as an origin
+//! would: gzip 6, brotli 5 with a 4 MiB window). BYTES is the decoded page's size; the median is
+//! of N runs after one warm-up run.
 
 use sluice_edge::pipeline::parts::{encode_only, parse_only};
 use sluice_edge::pipeline::{
@@ -40,6 +41,16 @@ fn read_page(_dir: &str, name: &str) -> Vec<u8> {
 fn read_page(dir: &str, name: &str) -> Vec<u8> {
     let path = std::path::Path::new(dir).join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// lol_html's parser over `page` in 32 KiB pieces, with no handler: what parsing alone costs,
+/// against which the selectors' share is measured.
+fn parse_without_handlers(page: &[u8]) {
+    let mut rewriter = lol_html::HtmlRewriter::new(lol_html::Settings::new(), |_: &[u8]| {});
+    for piece in page.chunks(32 * 1024) {
+        rewriter.write(piece).expect("parses");
+    }
+    rewriter.end().expect("parses");
 }
 
 /// The median time of `runs` calls of `work`, after one warm-up call unless `cold`, in
@@ -90,6 +101,10 @@ fn main() {
                 .with_inject_script("/sluice/tag.js")
         };
         let wanted = |mode: &str| only.as_deref().is_none_or(|only| only == mode);
+        if wanted("lolhtml-no-handlers") {
+            let ms = median_ms(runs, cold, || parse_without_handlers(&page));
+            println!("{name}\tlolhtml-no-handlers\t{}\t{ms:.3}", page.len());
+        }
         if wanted("lolhtml") {
             let bare = params(Encoding::Identity);
             let ms = median_ms(runs, cold, || parse_only(&bare, &page).expect("parses"));

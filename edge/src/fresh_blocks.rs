@@ -107,15 +107,20 @@ impl Blocks {
         }
     }
 
-    /// Records `pages` fresh pages at `start`, in use, after a [`Zeroed::Grow`].
+    /// Records `pages` fresh pages at `start`, in use, after a [`Zeroed::Grow`] (which is only
+    /// answered while a slot is free: a block handed out untracked would later be given to
+    /// `malloc` to free).
     pub fn record(&mut self, start: usize, pages: usize) {
-        if let Some(slot) = self.slots.iter_mut().find(|slot| slot.is_none()) {
-            *slot = Some(Block {
-                start,
-                len: pages * WASM_PAGE,
-                in_use: true,
-            });
-        }
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|slot| slot.is_none())
+            .expect("Zeroed::Grow is answered only while a slot is free");
+        *slot = Some(Block {
+            start,
+            len: pages * WASM_PAGE,
+            in_use: true,
+        });
     }
 
     /// Frees the block at `start` (allocated with `size` bytes); false when it is not one of

@@ -59,8 +59,19 @@ pub fn synthetic_next_page(size: usize, data_bytes: usize, host: &str) -> Vec<u8
 
 /// A script that sends an HTML `body` at full speed in 64 KiB pieces.
 pub fn full_speed(body: &[u8], coding: &str) -> Script {
-    let mut headers = vec![("content-type", "text/html; charset=utf-8".to_owned())];
-    if coding == "gzip" || coding == "br" {
+    full_speed_as(body, "text/html; charset=utf-8", coding)
+}
+
+/// A script that sends `body` as `content_type`, encoded with `coding` (`identity` sends no
+/// Content-Encoding), at full speed in 64 KiB pieces.
+///
+/// ```
+/// let script = sluice_tools::measure::full_speed_as(b"\x89PNG", "image/png", "identity");
+/// assert_eq!(script.steps().len(), 3);
+/// ```
+pub fn full_speed_as(body: &[u8], content_type: &str, coding: &str) -> Script {
+    let mut headers = vec![("content-type", content_type.to_owned())];
+    if coding != "identity" {
         headers.push(("content-encoding", coding.to_owned()));
     }
     body.chunks(64 * 1024)

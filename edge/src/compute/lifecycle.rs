@@ -24,6 +24,7 @@
 
 use super::context::{Connection, RequestContext};
 use super::headers::{RequestHeaders, RequestHeadersMut, ResponseHeaders, ResponseHeadersMut};
+use super::logger;
 use fastly::http::body::StreamingBody;
 use fastly::http::request::SendErrorCause;
 use fastly::http::{StatusCode, Url, Version};
@@ -332,27 +333,18 @@ fn log_outcome(outcome: Outcome) {
                 stats.bytes_out,
                 stats.chunks,
                 stats.rewrites,
-                vcpu_used()
+                logger::vcpu_used()
             )
         }
         Outcome::Abandoned(error) => {
             log::error!(
                 "stream abandoned, the client gets a truncated body: {error}; {}",
-                vcpu_used()
+                logger::vcpu_used()
             )
         }
         Outcome::FinishFailed(error) => {
             log::error!("finishing the client stream failed: {error}")
         }
-    }
-}
-
-/// The vCPU time the request has used so far, as `vcpu N ms`: what Fastly bills and limits
-/// (50 ms by default). The harness reads it from this form.
-pub(crate) fn vcpu_used() -> String {
-    match fastly::compute_runtime::elapsed_vcpu_ms() {
-        Ok(ms) => format!("vcpu {ms} ms"),
-        Err(status) => format!("vcpu unknown ({status:?})"),
     }
 }
 

@@ -55,3 +55,12 @@ pub(crate) fn init(config_store: &str) {
         log::warn!("{error}; logging to {DEFAULT_LOG_ENDPOINT}");
     }
 }
+
+/// The vCPU time the request has used so far, as `vcpu N ms`: what Fastly bills and limits
+/// (50 ms by default). The harness reads it from this form.
+pub(crate) fn vcpu_used() -> String {
+    match fastly::compute_runtime::elapsed_vcpu_ms() {
+        Ok(ms) => format!("vcpu {ms} ms"),
+        Err(status) => format!("vcpu unknown ({status:?})"),
+    }
+}

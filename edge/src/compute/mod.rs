@@ -49,7 +49,7 @@ pub(crate) fn handle_client_request() {
         let status = response.get_status().as_u16();
         // Host-side: a passed-through body is copied by the host, not by the program.
         response.send_to_client();
-        log::info!("sent whole: {status}, {}", lifecycle::vcpu_used());
+        log::info!("sent whole: {status}, {}", logger::vcpu_used());
     }
 }
 

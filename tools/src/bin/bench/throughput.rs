@@ -1,8 +1,9 @@
 //! Whole-request time to last byte over the corpus pages: streaming against pass-through.
 
 use crate::{Result, median, ms};
-use harness::{Edge, Script, ScriptedOrigin, Wire, codec};
+use harness::{Edge, ScriptedOrigin, Wire, codec};
 use sluice_tools::corpus::Corpus;
+use sluice_tools::measure::full_speed_as;
 use std::fmt::Write as _;
 
 async fn last_byte_ms(edge: &Edge) -> Result<f64> {
@@ -25,17 +26,7 @@ pub async fn throughput(corpus: &Corpus, runs: usize) -> Result<String> {
         let body = codec::encode("gzip", &page.read()?);
         let mut results = Vec::new();
         for content_type in ["text/html", "application/octet-stream"] {
-            let script = body
-                .chunks(64 * 1024)
-                .fold(
-                    Script::new().head(
-                        200,
-                        [("content-type", content_type), ("content-encoding", "gzip")],
-                    ),
-                    |s, piece| s.chunk(piece),
-                )
-                .end();
-            let origin = ScriptedOrigin::start(script)?;
+            let origin = ScriptedOrigin::start(full_speed_as(&body, content_type, "gzip"))?;
             let edge = Edge::boot()
                 .package("edge")
                 .backend("origin", &origin)
