@@ -144,6 +144,26 @@ fn an_element_with_integrity_points_at_the_proxy_for_the_verbatim_bytes() {
 }
 
 #[test]
+fn attribute_names_match_in_any_case_and_a_repeated_attribute_keeps_its_first_value() {
+    // Browsers keep the first of repeated attributes and ignore the rest; Sluice rewrites the
+    // one browsers use and leaves the ignored copy as the origin wrote it.
+    let page = format!(
+        r#"<html><body><A HREF="https://{HOST}/first" href="https://{HOST}/second">a</A><IMG SRC="//{HOST}/i.png" Style="background:url(https://{HOST}/b.png)"></body></html>"#
+    );
+    let out = String::from_utf8(process(page.as_bytes(), &html()).unwrap()).unwrap();
+    assert!(
+        out.contains(&format!(
+            r#"<A HREF="https://proxy.example/first" href="https://{HOST}/second">"#
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"<IMG SRC="//proxy.example/i.png" Style="background:url(https://proxy.example/b.png)">"#),
+        "{out}"
+    );
+}
+
+#[test]
 fn inline_content_a_policy_pins_by_hash_is_left_as_it_is() {
     let script = format!("var u = 'https://{HOST}/api';");
     let page = format!(

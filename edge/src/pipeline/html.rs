@@ -1,6 +1,6 @@
 //! The HTML stage: lol_html rewrites URLs and injects the script tag as the document streams by.
 //!
-//! The rewriting rules are data: tables of attributes ([`URL_ATTRIBUTES`], [`TEXT_ATTRIBUTES`])
+//! The rewriting rules are data: tables of attributes ([`URL_ATTRIBUTES`], [`STYLE_ATTRIBUTE`])
 //! and a handful of selectors, turned into lol_html handlers in [`handlers`]. lol_html's output
 //! sink cannot fail, so it appends to a buffer that this stage drains into the next stage (the
 //! encoder) once it holds [`OUTPUT_BATCH`] bytes or when the pipeline flushes; lol_html's many
@@ -19,6 +19,7 @@
 use super::csp::{self, InlineLocks};
 use super::inline::InlineText;
 use super::nextjs::{NEXT_DATA_ID, NextData, Piece};
+use super::sightings::HostSightings;
 use super::{PipelineError, UrlRewriter};
 use lol_html::html_content::{ContentType, Element, TextChunk};
 use lol_html::{
@@ -34,8 +35,8 @@ pub(crate) const OUTPUT_BATCH: usize = 64 * 1024;
 /// The query parameter that marks a URL whose resource must reach the browser byte for byte.
 pub const VERBATIM_PARAMETER: &str = "sluice-verbatim=1";
 
-/// Attributes whose whole value is a URL, or a list of URLs (`srcset`, `ping`).
-const URL_ATTRIBUTES: [&str; 12] = [
+/// Attributes whose whole value is a URL, or a list of URLs (`srcset`, `ping`), on any element.
+const URL_ATTRIBUTES: [&str; 13] = [
     "href",
     "src",
     "action",
@@ -48,11 +49,12 @@ const URL_ATTRIBUTES: [&str; 12] = [
     "data-srcset",
     "background",
     "ping",
+    "xlink:href",
 ];
 
-/// Attributes whose value is text that may hold URLs: CSS (`style`), a document
-/// (`<iframe srcdoc>`).
-const TEXT_ATTRIBUTES: [(&str, &str); 2] = [("[style]", "style"), ("iframe[srcdoc]", "srcdoc")];
+/// The attribute whose value is CSS that may hold URLs, on any element. (`<iframe srcdoc>`,
+/// a document, and `<meta content>` have handlers of their own.)
+const STYLE_ATTRIBUTE: &str = "style";
 
 /// What the HTML stage needs to know about the document.
 #[derive(Clone, Debug)]
@@ -70,6 +72,9 @@ pub(crate) struct HtmlOptions {
     pub locks: InlineLocks,
     /// The Next.js post-processor, with the most `__NEXT_DATA__` text it holds.
     pub next_data_cap: Option<usize>,
+    /// Read the attributes of only the start tags that hold the origin host (see
+    /// [`HostSightings`]). Off, every tag's are read: the reference the gate is tested against.
+    pub host_gate: bool,
 }
 
 /// What the HTML stage did, for the pipeline's stats.
@@ -81,9 +86,8 @@ pub(crate) struct HtmlOutcome {
     pub next_data_over_cap: bool,
 }
 
-/// What the handlers share: counts for the stats, what the document is, and what the page's
-/// policy pins.
-#[derive(Default)]
+/// What the handlers share: counts for the stats, what the document is, what the page's
+/// policy pins, and where the origin host appears in it.
 struct Page {
     rewrites: Cell<u64>,
     injected: Cell<bool>,
@@ -95,11 +99,35 @@ struct Page {
     /// The `<script id="__NEXT_DATA__">` being read, held by the Next.js post-processor.
     next_data: RefCell<Option<NextData>>,
     next_data_over_cap: Cell<bool>,
+    /// Fed by the stage before lol_html reads the same bytes; none when every tag is read.
+    sightings: Option<RefCell<HostSightings>>,
 }
 
 impl Page {
+    fn new(options: &HtmlOptions) -> Self {
+        Page {
+            rewrites: Cell::default(),
+            injected: Cell::default(),
+            document: Cell::default(),
+            locks: Cell::default(),
+            nonce: Cell::default(),
+            next_data: RefCell::default(),
+            next_data_over_cap: Cell::default(),
+            sightings: options
+                .host_gate
+                .then(|| RefCell::new(HostSightings::new(options.urls.origin_host()))),
+        }
+    }
+
     fn add_rewrites(&self, n: u64) {
         self.rewrites.set(self.rewrites.get() + n);
+    }
+
+    /// Whether the start tag at `source` (its bytes in the input) may hold the origin host.
+    fn may_hold_host(&self, source: std::ops::Range<usize>) -> bool {
+        self.sightings
+            .as_ref()
+            .is_none_or(|sightings| sightings.borrow_mut().contains_host(source))
     }
 
     fn lock(&self, more: InlineLocks) {
@@ -125,7 +153,7 @@ impl lol_html::OutputSink for OutputBuffer {
 impl<W: Write> HtmlStage<W> {
     pub(crate) fn new(options: HtmlOptions, next: W) -> Self {
         let output = Rc::new(RefCell::new(Vec::with_capacity(OUTPUT_BATCH * 2)));
-        let page = Rc::new(Page::default());
+        let page = Rc::new(Page::new(&options));
         page.lock(options.locks);
         let encoding = AsciiCompatibleEncoding::new(options.encoding)
             .unwrap_or_else(AsciiCompatibleEncoding::utf_8);
@@ -190,6 +218,9 @@ impl<W: Write> HtmlStage<W> {
 
 impl<W: Write> Write for HtmlStage<W> {
     fn write(&mut self, chunk: &[u8]) -> io::Result<usize> {
+        if let Some(sightings) = &self.page.sightings {
+            sightings.borrow_mut().scan(chunk);
+        }
         self.rewriter.write(chunk).map_err(rewrite_error)?;
         self.drain(OUTPUT_BATCH)?;
         Ok(chunk.len())
@@ -208,7 +239,7 @@ pub(crate) fn parse_only<'a>(
     options: &HtmlOptions,
     pieces: impl Iterator<Item = &'a [u8]>,
 ) -> Result<(), lol_html::errors::RewritingError> {
-    let page = Rc::new(Page::default());
+    let page = Rc::new(Page::new(options));
     let mut settings = Settings::new()
         .with_encoding(AsciiCompatibleEncoding::utf_8())
         .with_memory_settings(
@@ -247,28 +278,21 @@ type Handler = (
 fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
     let mut handlers = Vec::new();
 
-    // URL-valued attributes. `xlink:href` (SVG) needs its colon escaped in a selector.
-    for (selector, attribute) in URL_ATTRIBUTES
-        .iter()
-        .map(|a| (format!("[{a}]"), *a))
-        .chain([("[xlink\\:href]".to_owned(), "xlink:href")])
-    {
-        let (urls, page) = (options.urls.clone(), Rc::clone(page));
-        handlers.push(element!(selector, move |el: &mut Element| {
-            rewrite_url_attribute(el, attribute, &urls, &page);
-            Ok(())
-        }));
-    }
-
-    for (selector, attribute) in TEXT_ATTRIBUTES {
-        let (urls, page) = (options.urls.clone(), Rc::clone(page));
-        handlers.push(element!(selector, move |el: &mut Element| {
-            if attribute != "style" || !page.locks.get().style_attributes {
-                rewrite_text_attribute(el, attribute, &urls, &page);
-            }
-            Ok(())
-        }));
-    }
+    // Every element's attributes, read in one pass, and only where the start tag holds the
+    // origin host: one universal selector costs lol_html far less than a selector per
+    // attribute name, each of which scans every tag's attributes.
+    let (urls, attributes_page) = (options.urls.clone(), Rc::clone(page));
+    handlers.push(element!("*", move |el: &mut Element| {
+        if attributes_page.may_hold_host(el.source_location().bytes()) {
+            rewrite_attributes(el, &urls, &attributes_page);
+        }
+        Ok(())
+    }));
+    let (urls, srcdoc_page) = (options.urls.clone(), Rc::clone(page));
+    handlers.push(element!("iframe[srcdoc]", move |el: &mut Element| {
+        rewrite_text_attribute(el, "srcdoc", &urls, &srcdoc_page);
+        Ok(())
+    }));
 
     // <meta http-equiv="refresh" content="0; url=...">, og:url, twitter:image and the like; a
     // policy in <meta http-equiv="content-security-policy"> is kept consistent, and what it
@@ -372,24 +396,55 @@ fn rewrite_inline(chunk: &mut TextChunk, element: &str, inline: &RefCell<InlineT
     page.add_rewrites(rewrites);
 }
 
-/// A URL-valued attribute. On an element with `integrity` the URL is pointed at the proxy with
-/// the verbatim marker, so the resource arrives with the bytes its hash was made of.
-fn rewrite_url_attribute(el: &mut Element, name: &str, urls: &UrlRewriter, page: &Page) {
-    let Some(value) = el.get_attribute(name) else {
-        return;
-    };
-    let rewritten = urls.rewrite_attribute(&value);
-    if rewritten == value {
+/// The element's URL-valued attributes ([`URL_ATTRIBUTES`]) and its `style` (unless the
+/// page's policy pins style attributes by hash). On an element with `integrity` the URL is
+/// pointed at the proxy with the verbatim marker, so the resource arrives with the bytes its
+/// hash was made of.
+fn rewrite_attributes(el: &mut Element, urls: &UrlRewriter, page: &Page) {
+    let styles_pinned = page.locks.get().style_attributes;
+    // Of repeated attributes the first is the one browsers keep and the one `set_attribute`
+    // changes, so a name is looked at once: bit i stands for `URL_ATTRIBUTES[i]`, the next
+    // for `style`.
+    let mut seen = 0u32;
+    let mut changes: Vec<(String, String)> = Vec::new();
+    for attribute in el.attributes() {
+        let name = attribute.name();
+        let Some(index) = URL_ATTRIBUTES
+            .iter()
+            .chain([&STYLE_ATTRIBUTE])
+            .position(|known| *known == name)
+        else {
+            continue;
+        };
+        let is_style = index == URL_ATTRIBUTES.len();
+        if seen & (1 << index) != 0 || (is_style && styles_pinned) {
+            continue;
+        }
+        seen |= 1 << index;
+        let value = attribute.value();
+        let rewritten = if is_style {
+            urls.rewrite_text(&value)
+        } else {
+            urls.rewrite_attribute(&value)
+        };
+        if rewritten != value {
+            changes.push((name, rewritten.into_owned()));
+        }
+    }
+    if changes.is_empty() {
         return;
     }
-    let rewritten = if el.has_attribute("integrity") && matches!(name, "src" | "href") {
-        mark_verbatim(&rewritten)
-    } else {
-        rewritten.into_owned()
-    };
-    // The name came from the element itself, so it is a valid attribute name.
-    let _ = el.set_attribute(name, &rewritten);
-    page.add_rewrites(1);
+    let verbatim = el.has_attribute("integrity");
+    for (name, rewritten) in changes {
+        let rewritten = if verbatim && matches!(name.as_str(), "src" | "href") {
+            mark_verbatim(&rewritten)
+        } else {
+            rewritten
+        };
+        // The name came from the element itself, so it is a valid attribute name.
+        let _ = el.set_attribute(&name, &rewritten);
+        page.add_rewrites(1);
+    }
 }
 
 fn rewrite_text_attribute(el: &mut Element, name: &str, urls: &UrlRewriter, page: &Page) {
@@ -415,4 +470,82 @@ fn mark_verbatim(url: &str) -> String {
     let separator = if resource.contains('?') { '&' } else { '?' };
     let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
     format!("{resource}{separator}{VERBATIM_PARAMETER}{fragment}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{ContentKind, Params};
+    use proptest::prelude::*;
+
+    const HOST: &str = "www.publisher.example";
+
+    /// An attribute as origins write them: a name Sluice reads or one it does not, in any
+    /// case, holding the host (in any case, absolute, protocol-relative or bare) or not.
+    fn attribute() -> impl Strategy<Value = String> {
+        let name = prop::sample::select(vec![
+            "href",
+            "HREF",
+            "src",
+            "Src",
+            "srcset",
+            "style",
+            "data-src",
+            "xlink:href",
+            "title",
+            "alt",
+            "integrity",
+            "content",
+        ]);
+        let value = prop::sample::select(vec![
+            "https://www.publisher.example/a",
+            "//WWW.Publisher.Example/b 1x, https://www.publisher.example/c 2x",
+            "www.publisher.example/bare",
+            "background:url(https://www.publisher.example/bg.png)",
+            "https://cdn.www.publisher.example/other",
+            "https://elsewhere.example/x",
+            "sha384-abc",
+            "plain words",
+        ]);
+        (name, value).prop_map(|(name, value)| format!(" {name}=\"{value}\""))
+    }
+
+    fn element() -> impl Strategy<Value = String> {
+        let tag = prop::sample::select(vec!["a", "img", "div", "link", "script", "iframe"]);
+        (tag, prop::collection::vec(attribute(), 0..4)).prop_map(|(tag, attributes)| {
+            format!(
+                "<{tag}{}>www.publisher.example text</{tag}>",
+                attributes.concat()
+            )
+        })
+    }
+
+    fn rewrite(page: &str, cuts: &[usize], host_gate: bool) -> (Vec<u8>, HtmlOutcome) {
+        let params = Params::new(HOST, "https", "proxy.example").with_kind(ContentKind::Html);
+        let options = HtmlOptions {
+            host_gate,
+            ..params.html_options()
+        };
+        let mut stage = HtmlStage::new(options, Vec::new());
+        let mut rest = page.as_bytes();
+        for &cut in cuts {
+            let (piece, after) = rest.split_at(cut.min(rest.len()));
+            stage.write_all(piece).expect("rewrites");
+            rest = after;
+        }
+        stage.write_all(rest).expect("rewrites");
+        stage.finish().expect("finishes")
+    }
+
+    proptest! {
+        #[test]
+        fn the_host_gate_changes_nothing(
+            elements in prop::collection::vec(element(), 1..12),
+            cuts in prop::collection::vec(0usize..40, 0..8),
+        ) {
+            let page = format!("<html><head></head><body>{}</body></html>", elements.concat());
+            let reference = rewrite(&page, &[page.len()], false);
+            prop_assert_eq!(rewrite(&page, &cuts, true), reference);
+        }
+    }
 }

@@ -34,6 +34,7 @@ pub mod nextjs;
 #[doc(hidden)]
 pub mod parts;
 mod settings;
+mod sightings;
 mod text;
 mod url;
 mod utf16;
@@ -207,6 +208,7 @@ impl Params {
             max_memory: self.settings.max_html_memory_bytes(),
             locks: self.locks,
             next_data_cap: self.next_data_cap,
+            host_gate: true,
         }
     }
 }

@@ -234,9 +234,13 @@ impl UrlRewriter {
     /// Rewrites a URL-valued attribute: everything [`rewrite_text`](Self::rewrite_text) does,
     /// plus a value that starts with the bare host (`www.publisher.example/path`).
     pub fn rewrite_attribute<'a>(&self, value: &'a str) -> Cow<'a, str> {
-        let lower = lowercase(value.as_bytes());
-        if lower.starts_with(&self.host)
-            && let HostEnd::Yes(suffix) = host_end(&lower[self.host.len()..], true)
+        // `host_end` reads only punctuation and digits, so the value needs no lowercased copy.
+        let opens_with_host = value
+            .as_bytes()
+            .get(..self.host.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(&self.host));
+        if opens_with_host
+            && let HostEnd::Yes(suffix) = host_end(&value.as_bytes()[self.host.len()..], true)
         {
             let rest = &value[self.host.len() + suffix..];
             return Cow::Owned(format!("{}{}", self.proxy_host, self.rewrite_text(rest)));
