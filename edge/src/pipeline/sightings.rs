@@ -7,6 +7,7 @@
 //! copying out and lowercasing every attribute's name and value; finding it here is one
 //! lowercase-and-search pass over the input, made before lol_html sees it.
 
+use super::url::make_lowercase;
 use memchr::memmem;
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -59,7 +60,7 @@ impl HostSightings {
         for piece in input.chunks(SCAN_PIECE) {
             let carried = self.lower.len();
             self.lower.extend_from_slice(piece);
-            self.lower[carried..].make_ascii_lowercase();
+            make_lowercase(&mut self.lower[carried..]);
             // `lower[0]` is this many bytes before the piece.
             let origin = self.scanned - carried;
             for at in self.finder.find_iter(&self.lower) {

@@ -257,7 +257,35 @@ impl UrlRewriter {
 
 /// `bytes` in ASCII lower case: what the matcher searches.
 pub(crate) fn lowercase(bytes: &[u8]) -> Vec<u8> {
-    bytes.to_ascii_lowercase()
+    let mut lower = bytes.to_vec();
+    make_lowercase(&mut lower);
+    lower
+}
+
+/// `bytes` to ASCII lower case in place, as [`u8::make_ascii_lowercase`] does, eight bytes at a
+/// time: the wasm32 build has no SIMD, and a byte at a time this cost three times the search it
+/// prepares.
+pub(crate) fn make_lowercase(bytes: &mut [u8]) {
+    let mut words = bytes.chunks_exact_mut(8);
+    for word in &mut words {
+        let w = u64::from_le_bytes(<[u8; 8]>::try_from(&*word).expect("eight bytes"));
+        word.copy_from_slice(&lowercase_word(w).to_le_bytes());
+    }
+    words.into_remainder().make_ascii_lowercase();
+}
+
+/// Eight bytes, each lowercased if it is `A` to `Z`. Each byte's low seven bits plus a constant
+/// sets its high bit exactly when they reach a bound, without carrying into the next byte.
+fn lowercase_word(w: u64) -> u64 {
+    const EACH: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let ascii = !w & HIGH;
+    let low = w & !HIGH;
+    let from_a = low + EACH * u64::from(0x80 - b'A');
+    let past_z = low + EACH * u64::from(0x80 - b'Z' - 1);
+    let upper = from_a & !past_z & ascii;
+    // The high bit, moved down two places, is the case bit 0x20.
+    w | (upper >> 2)
 }
 
 enum HostEnd {
@@ -341,6 +369,31 @@ fn prefix_before(before: &[u8]) -> Option<(usize, Form)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn make_lowercase_agrees_with_the_standard_library_on_every_byte_and_length() {
+        // Every byte value at every place in a word, next to every other.
+        let every: Vec<u8> = (0..=255u8).collect();
+        for length in 0..every.len() {
+            for shift in [0, 1, 3, 7] {
+                let bytes: Vec<u8> = every
+                    .iter()
+                    .cycle()
+                    .skip(shift)
+                    .take(length)
+                    .copied()
+                    .collect();
+                assert_eq!(super::lowercase(&bytes), bytes.to_ascii_lowercase());
+            }
+        }
+        let mut pairs: Vec<u8> = (0..=255u8)
+            .flat_map(|a| (0..=255u8).map(move |b| [a, b]))
+            .flatten()
+            .collect();
+        let expected = pairs.to_ascii_lowercase();
+        super::make_lowercase(&mut pairs);
+        assert_eq!(pairs, expected);
+    }
+
     use super::*;
 
     fn urls() -> UrlRewriter {

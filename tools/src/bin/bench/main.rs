@@ -153,7 +153,7 @@ async fn measure(part: Part, inputs: &Inputs, quick: bool) -> Result<String> {
         Part::Vcpu => {
             vcpu::vcpu(
                 inputs.corpus.as_ref().expect(needed),
-                if quick { 3 } else { 7 },
+                if quick { 3 } else { 9 },
             )
             .await
         }
