@@ -16,10 +16,12 @@
 //! `lolhtml-no-handlers` (lol_html's parser with no handler at all), `lolhtml` (lol_html alone
 //! with the HTML stage's selectors and idle handlers, over the decoded page), then the whole
 //! pipeline with `identity`, `gzip` and `br` in and out (the page compressed first, as an origin
-//! would: gzip 6, brotli 5 with a 4 MiB window). BYTES is the decoded page's size; the median and
-//! the least are of N runs after one warm-up run.
+//! would: gzip 6, brotli 5 with a 4 MiB window), then the codecs alone: `gzip-decode`,
+//! `gzip-encode`, `br-decode` and `br-encode` (Sluice's output settings, fed in read-sized
+//! pieces with a flush after each, as the pipeline feeds them). BYTES is the decoded page's
+//! size; the median and the least are of N runs after one warm-up run.
 
-use sluice_edge::pipeline::parts::{encode_only, parse_only};
+use sluice_edge::pipeline::parts::{decode_only, encode_only, parse_only};
 use sluice_edge::pipeline::{
     ContentKind, Encoding, Params, PipelineSettings, process_response_streaming,
 };
@@ -137,6 +139,25 @@ fn main() {
                     .expect("streams");
             });
             report(&name, &encoding.to_string(), page.len(), times);
+        }
+        // The codecs alone, as the pipeline feeds them: what a page costs before any HTML.
+        let sluice = PipelineSettings::new();
+        for encoding in [Encoding::Gzip, Encoding::Brotli] {
+            let decode = format!("{encoding}-decode");
+            if wanted(&decode) {
+                let body = encode_only(encoding, &page, &origin).expect("encodes");
+                let times = times_ms(runs, cold, || {
+                    decode_only(encoding, &body, &sluice).expect("decodes");
+                });
+                report(&name, &decode, page.len(), times);
+            }
+            let encode = format!("{encoding}-encode");
+            if wanted(&encode) {
+                let times = times_ms(runs, cold, || {
+                    encode_only(encoding, &page, &sluice).expect("encodes");
+                });
+                report(&name, &encode, page.len(), times);
+            }
         }
     }
 }

@@ -407,8 +407,10 @@ fn rewrite_attributes(el: &mut Element, urls: &UrlRewriter, page: &Page) {
     // for `style`.
     let mut seen = 0u32;
     let mut changes: Vec<(String, String)> = Vec::new();
+    let mut verbatim = false;
     for attribute in el.attributes() {
         let name = attribute.name();
+        verbatim |= name == "integrity";
         let Some(index) = URL_ATTRIBUTES
             .iter()
             .chain([&STYLE_ATTRIBUTE])
@@ -431,10 +433,6 @@ fn rewrite_attributes(el: &mut Element, urls: &UrlRewriter, page: &Page) {
             changes.push((name, rewritten.into_owned()));
         }
     }
-    if changes.is_empty() {
-        return;
-    }
-    let verbatim = el.has_attribute("integrity");
     for (name, rewritten) in changes {
         let rewritten = if verbatim && matches!(name.as_str(), "src" | "href") {
             mark_verbatim(&rewritten)

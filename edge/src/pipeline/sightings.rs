@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 
 /// The input is lowercased for the search this many bytes at a time, whatever the size of a write.
-const SCAN_PIECE: usize = 64 * 1024;
+const SCAN_PIECE: usize = 16 * 1024;
 
 /// The most sightings held. Text between two start tags (a 20 MB inline script) may name the
 /// host without end; past this many, the oldest are dropped and every tag that starts before
