@@ -23,9 +23,9 @@ const MAX_SIGHTINGS: usize = 4096;
 /// The origin host's occurrences in a document's bytes, by absolute offset, as they stream by.
 ///
 /// ```text
-/// scan(b"<a href=\"https://WWW.Pub")  scan(b"lisher.Example/a\">")
-///                      ^ 17: found once the second piece arrives
-/// contains_host(0..37) == true, and the sighting is then forgotten
+/// scan(b"<a href=\"https://WWW.Pub")   // 24 bytes: the host starts at 17, not yet whole
+/// scan(b"lisher.Example/a\">")         // now it is found, at 17..38
+/// contains_host(0..42) == true        // the whole tag holds it: its attributes are read
 /// ```
 pub(crate) struct HostSightings {
     finder: memmem::Finder<'static>,
