@@ -3,7 +3,10 @@
 
 mod support;
 
-use sluice_edge::pipeline::{Encoding, PipelineSettings, process, process_response_streaming};
+use sluice_edge::pipeline::parts::process_reading_every_tag;
+use sluice_edge::pipeline::{
+    ContentKind, Encoding, PipelineSettings, process, process_response_streaming,
+};
 use support::{Pieces, Rng, chunk_seed, corpus, decode, encode, random_split};
 
 /// The single-shot reference: the whole decoded body in one read, identity in and out (with
@@ -40,6 +43,26 @@ fn every_corpus_file_in_every_encoding_streams_to_the_single_shot_result() {
             assert_eq!(stats.bytes_in, encoded.len() as u64);
             assert_eq!(stats.decoded_bytes, file.bytes.len() as u64);
             assert_eq!(stats.bytes_out, out.len() as u64);
+        }
+    }
+}
+
+#[test]
+fn reading_attributes_only_where_the_host_is_changes_no_page() {
+    // The HTML stage reads the attributes of only the start tags whose bytes hold the origin
+    // host; every page must come out as it does when every tag is read, whatever the case of
+    // its letters.
+    for file in corpus().into_iter().filter(|f| f.kind == ContentKind::Html) {
+        let shouting = file.bytes.to_ascii_uppercase();
+        for (variant, bytes) in [("as written", &file.bytes), ("in upper case", &shouting)] {
+            let params = file.params(Encoding::Identity);
+            let gated = process(bytes, &params).expect("rewrites");
+            let reference = process_reading_every_tag(bytes, &params).expect("rewrites");
+            assert!(
+                gated == reference,
+                "{} {variant}: the host gate changed the page",
+                file.name
+            );
         }
     }
 }

@@ -74,6 +74,9 @@ pub struct Params {
     locks: InlineLocks,
     next_data_cap: Option<usize>,
     settings: PipelineSettings,
+    /// Off only for the reference the HTML stage's host gate is tested against
+    /// ([`parts::process_reading_every_tag`]).
+    host_gate: bool,
 }
 
 impl Params {
@@ -95,6 +98,7 @@ impl Params {
             locks: InlineLocks::default(),
             next_data_cap: None,
             settings: PipelineSettings::new(),
+            host_gate: true,
         }
     }
 
@@ -208,7 +212,7 @@ impl Params {
             max_memory: self.settings.max_html_memory_bytes(),
             locks: self.locks,
             next_data_cap: self.next_data_cap,
-            host_gate: true,
+            host_gate: self.host_gate,
         }
     }
 }

@@ -7,10 +7,12 @@
 //! the same decoded reads.
 //! [`encode_only`] is also what [`encode`](super::encode) runs. [`parse_only`] is lol_html alone
 //! with the HTML stage's selectors: the floor the HTML stage is measured against.
+//! [`process_reading_every_tag`] is the pipeline without the HTML stage's host gate: the
+//! reference the gate is tested against.
 
 use super::decode::Decoder;
 use super::encode::Encoder;
-use super::{Encoding, Params, PipelineError, PipelineSettings};
+use super::{Encoding, Params, PipelineError, PipelineSettings, process};
 use std::io::{self, Write};
 
 fn fail(e: io::Error) -> PipelineError {
@@ -44,6 +46,16 @@ pub fn parse_only(params: &Params, html: &[u8]) -> Result<(), PipelineError> {
     let pieces = html.chunks(params.settings().read_buffer_bytes());
     super::html::parse_only(&params.html_options(), pieces)
         .map_err(|e| PipelineError::Rewrite(e.to_string()))
+}
+
+/// [`process`], with an HTML stage that reads the attributes of every start tag rather than of
+/// only those whose bytes hold the origin host: what the host gate must not change.
+pub fn process_reading_every_tag(body: &[u8], params: &Params) -> Result<Vec<u8>, PipelineError> {
+    let params = Params {
+        host_gate: false,
+        ..params.clone()
+    };
+    process(body, &params)
 }
 
 /// How many decoded bytes each origin read of `body` gives, as the pipeline reads it (one read
