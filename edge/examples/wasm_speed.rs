@@ -14,11 +14,11 @@
 //!
 //! For each page it prints tab-separated lines `NAME MODE BYTES MEDIAN_MS LEAST_MS`, one per mode:
 //! `lolhtml-no-handlers` (lol_html's parser with no handler at all), `lolhtml` (lol_html alone
-//! with the HTML stage's selectors and idle handlers, over the decoded page), then the whole
-//! pipeline with `identity`, `gzip` and `br` in and out (the page compressed first, as an origin
-//! would: gzip 6, brotli 5 with a 4 MiB window), then the codecs alone: `gzip-decode`,
-//! `gzip-encode`, `br-decode` and `br-encode` (Sluice's output settings, fed in read-sized
-//! pieces with a flush after each, as the pipeline feeds them). BYTES is the decoded page's
+//! with the HTML stage's selectors and idle handlers, over the decoded page), then for each
+//! encoding the whole pipeline in and out (`identity`, `gzip`, `br`: the page compressed first,
+//! as an origin would, gzip 6 and brotli 5 with a 4 MiB window) and the codecs alone
+//! (`gzip-decode`, `gzip-encode`, `br-decode`, `br-encode`: Sluice's output settings, fed in
+//! read-sized pieces with a flush after each, as the pipeline feeds them). BYTES is the decoded page's
 //! size; the median and the least are of N runs after one warm-up run.
 
 use sluice_edge::pipeline::parts::{decode_only, encode_only, parse_only};
@@ -128,31 +128,31 @@ fn main() {
             let times = times_ms(runs, cold, || parse_only(&bare, &page).expect("parses"));
             report(&name, "lolhtml", page.len(), times);
         }
-        for encoding in [Encoding::Identity, Encoding::Gzip, Encoding::Brotli] {
-            if !wanted(&encoding.to_string()) {
-                continue;
-            }
-            let body = encode_only(encoding, &page, &origin).expect("encodes");
-            let params = params(encoding);
-            let times = times_ms(runs, cold, || {
-                process_response_streaming(&body[..], &mut std::io::sink(), &params)
-                    .expect("streams");
-            });
-            report(&name, &encoding.to_string(), page.len(), times);
-        }
-        // The codecs alone, as the pipeline feeds them: what a page costs before any HTML.
+        // The whole pipeline in each encoding, then the codecs alone, as the pipeline feeds
+        // them: what a page costs before any HTML. The origin's body is made once per encoding.
         let sluice = PipelineSettings::new();
-        for encoding in [Encoding::Gzip, Encoding::Brotli] {
-            let decode = format!("{encoding}-decode");
-            if wanted(&decode) {
+        for encoding in [Encoding::Identity, Encoding::Gzip, Encoding::Brotli] {
+            let (whole, decode) = (encoding.to_string(), format!("{encoding}-decode"));
+            let codec = encoding != Encoding::Identity;
+            if wanted(&whole) || (codec && wanted(&decode)) {
                 let body = encode_only(encoding, &page, &origin).expect("encodes");
-                let times = times_ms(runs, cold, || {
-                    decode_only(encoding, &body, &sluice).expect("decodes");
-                });
-                report(&name, &decode, page.len(), times);
+                if wanted(&whole) {
+                    let params = params(encoding);
+                    let times = times_ms(runs, cold, || {
+                        process_response_streaming(&body[..], &mut std::io::sink(), &params)
+                            .expect("streams");
+                    });
+                    report(&name, &whole, page.len(), times);
+                }
+                if codec && wanted(&decode) {
+                    let times = times_ms(runs, cold, || {
+                        decode_only(encoding, &body, &sluice).expect("decodes");
+                    });
+                    report(&name, &decode, page.len(), times);
+                }
             }
             let encode = format!("{encoding}-encode");
-            if wanted(&encode) {
+            if codec && wanted(&encode) {
                 let times = times_ms(runs, cold, || {
                     encode_only(encoding, &page, &sluice).expect("encodes");
                 });

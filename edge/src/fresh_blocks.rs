@@ -81,7 +81,6 @@ impl Blocks {
     }
 
     /// Whether a zeroed allocation of `size` bytes aligned to `align` is one for fresh pages.
-    #[inline]
     pub fn wants(size: usize, align: usize) -> bool {
         size >= LARGE && align <= WASM_PAGE
     }
@@ -126,7 +125,6 @@ impl Blocks {
 
     /// Frees the block at `start` (allocated with `size` bytes); false when it is not one of
     /// these (a block is always at least [`LARGE`], so smaller ones are `malloc`'s at once).
-    #[inline]
     pub fn release(&mut self, start: usize, size: usize) -> bool {
         match self.find(start, size) {
             Some(block) => {
@@ -138,7 +136,6 @@ impl Blocks {
     }
 
     /// What happens when the allocation at `start` of `size` bytes is asked to be `new_size`.
-    #[inline]
     pub fn resize(&mut self, start: usize, size: usize, new_size: usize) -> Resize {
         match self.find(start, size) {
             None => Resize::NotOurs,
@@ -147,7 +144,6 @@ impl Blocks {
         }
     }
 
-    #[inline]
     fn find(&mut self, start: usize, size: usize) -> Option<&mut Block> {
         if size < LARGE {
             return None;

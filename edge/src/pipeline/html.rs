@@ -1,7 +1,9 @@
 //! The HTML stage: lol_html rewrites URLs and injects the script tag as the document streams by.
 //!
 //! The rewriting rules are data: tables of attributes ([`URL_ATTRIBUTES`], [`STYLE_ATTRIBUTE`])
-//! and a handful of selectors, turned into lol_html handlers in [`handlers`]. lol_html's output
+//! and a handful of selectors, turned into lol_html handlers in [`handlers`]. An element's
+//! attributes are read only when its start tag's bytes hold the origin host
+//! ([`HostSightings`]): every other tag has nothing to rewrite. lol_html's output
 //! sink cannot fail, so it appends to a buffer that this stage drains into the next stage (the
 //! encoder) once it holds [`OUTPUT_BATCH`] bytes or when the pipeline flushes; lol_html's many
 //! tiny writes then reach the encoder as a few large ones.

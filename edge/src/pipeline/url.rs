@@ -234,7 +234,9 @@ impl UrlRewriter {
     /// Rewrites a URL-valued attribute: everything [`rewrite_text`](Self::rewrite_text) does,
     /// plus a value that starts with the bare host (`www.publisher.example/path`).
     pub fn rewrite_attribute<'a>(&self, value: &'a str) -> Cow<'a, str> {
-        // `host_end` reads only punctuation and digits, so the value needs no lowercased copy.
+        // Where the host ends does not depend on letter case (`host_end` reads punctuation,
+        // digits and whether a byte could continue a name), so the value needs no lowercased
+        // copy.
         let opens_with_host = value
             .as_bytes()
             .get(..self.host.len())

@@ -3,7 +3,7 @@
 //! loop's time for the same page (`edge/examples/wasm_speed.rs` under `viceroy run`: the
 //! pipeline over the page in memory, no request) and lol_html alone with the same selectors.
 
-use crate::Result;
+use crate::{Result, median};
 use harness::{Edge, LogBook, Route, Router, ScriptedOrigin, codec};
 use sluice_tools::corpus::Corpus;
 use sluice_tools::measure::full_speed_as;
@@ -33,11 +33,11 @@ struct Figures {
 }
 
 impl Figures {
-    fn of(mut values: Vec<f64>) -> Figures {
-        values.sort_by(f64::total_cmp);
+    fn of(values: Vec<f64>) -> Figures {
+        let least = values.iter().copied().fold(f64::INFINITY, f64::min);
         Figures {
-            median: values[values.len() / 2],
-            least: values[0],
+            median: median(values),
+            least,
         }
     }
 
