@@ -27,6 +27,7 @@ mod decode;
 mod encode;
 mod encoding;
 mod error;
+mod host_search;
 mod html;
 mod inline;
 mod kind;

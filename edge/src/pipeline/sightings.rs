@@ -5,15 +5,11 @@
 //! lol_html hands values over as written), so a start tag whose source bytes do not contain the
 //! host, in any letter case, has nothing to rewrite. Finding that out from lol_html means
 //! copying out and lowercasing every attribute's name and value; finding it here is one
-//! lowercase-and-search pass over the input, made before lol_html sees it.
+//! case-insensitive search over the input ([`HostFinder`]), made before lol_html sees it.
 
-use super::url::make_lowercase;
-use memchr::memmem;
+use super::host_search::HostFinder;
 use std::collections::VecDeque;
 use std::ops::Range;
-
-/// The input is lowercased for the search this many bytes at a time, whatever the size of a write.
-const SCAN_PIECE: usize = 16 * 1024;
 
 /// The most sightings held. Text between two start tags (a 20 MB inline script) may name the
 /// host without end; past this many, the oldest are dropped and every tag that starts before
@@ -28,13 +24,12 @@ const MAX_SIGHTINGS: usize = 4096;
 /// contains_host(0..42) == true        // the whole tag holds it: its attributes are read
 /// ```
 pub(crate) struct HostSightings {
-    finder: memmem::Finder<'static>,
-    host_len: usize,
+    finder: HostFinder,
     /// The absolute offset of the next byte to be scanned.
     scanned: usize,
-    /// The lowercased bytes being searched: the end of the last piece (too short to hold the
-    /// host, but perhaps its start), then the next piece.
-    lower: Vec<u8>,
+    /// The last bytes scanned, one fewer than the host has: where an occurrence that the next
+    /// write completes may start.
+    tail: Vec<u8>,
     /// Offsets of occurrences not yet passed by a start tag, in increasing order.
     starts: VecDeque<usize>,
     /// The last sighting dropped for room, if any (see [`MAX_SIGHTINGS`]).
@@ -44,12 +39,10 @@ pub(crate) struct HostSightings {
 impl HostSightings {
     /// Sightings of `host` (matched in any ASCII letter case).
     pub(crate) fn new(host: &str) -> Self {
-        let host = host.to_ascii_lowercase();
         HostSightings {
-            finder: memmem::Finder::new(host.as_bytes()).into_owned(),
-            host_len: host.len(),
+            finder: HostFinder::new(host.as_bytes()),
             scanned: 0,
-            lower: Vec::new(),
+            tail: Vec::new(),
             starts: VecDeque::new(),
             dropped_until: None,
         }
@@ -57,22 +50,36 @@ impl HostSightings {
 
     /// Records the occurrences in the document's next bytes.
     pub(crate) fn scan(&mut self, input: &[u8]) {
-        for piece in input.chunks(SCAN_PIECE) {
-            let carried = self.lower.len();
-            self.lower.extend_from_slice(piece);
-            make_lowercase(&mut self.lower[carried..]);
-            // `lower[0]` is this many bytes before the piece.
-            let origin = self.scanned - carried;
-            for at in self.finder.find_iter(&self.lower) {
-                if self.starts.len() == MAX_SIGHTINGS {
-                    self.dropped_until = self.starts.pop_front();
-                }
-                self.starts.push_back(origin + at);
+        let HostSightings {
+            finder,
+            scanned,
+            tail,
+            starts,
+            dropped_until,
+        } = self;
+        let mut record = |at: usize| {
+            if starts.len() == MAX_SIGHTINGS {
+                *dropped_until = starts.pop_front();
             }
-            self.scanned += piece.len();
-            // What is carried over cannot hold a whole occurrence, so none is found twice.
-            let keep = self.host_len.saturating_sub(1).min(self.lower.len());
-            self.lower.drain(..self.lower.len() - keep);
+            starts.push_back(at);
+        };
+        // First the occurrences that start in the tail and end in `input` (any found in the
+        // joined bytes starts in the tail: the bytes taken from `input` are too few to hold one).
+        let keep = finder.len().saturating_sub(1);
+        let (held, reach) = (tail.len(), input.len().min(keep));
+        tail.extend_from_slice(&input[..reach]);
+        for at in finder.find_iter(tail) {
+            record(*scanned - held + at);
+        }
+        for at in finder.find_iter(input) {
+            record(*scanned + at);
+        }
+        *scanned += input.len();
+        if input.len() >= keep {
+            tail.clear();
+            tail.extend_from_slice(&input[input.len() - keep..]);
+        } else {
+            tail.drain(..tail.len().saturating_sub(keep));
         }
     }
 
@@ -88,7 +95,7 @@ impl HostSightings {
         }
         self.starts
             .front()
-            .is_some_and(|&at| at + self.host_len <= range.end)
+            .is_some_and(|&at| at + self.finder.len() <= range.end)
     }
 }
 
@@ -156,11 +163,14 @@ mod tests {
     }
 
     #[test]
-    fn a_write_larger_than_a_scan_piece_is_scanned_in_pieces() {
-        let filler = "a".repeat(SCAN_PIECE - 5);
-        let page = format!("{filler}<a href=https://www.publisher.example/>");
-        let mut sightings = sightings_of(&[&page]);
-        assert!(sightings.contains_host(filler.len()..page.len()));
-        assert!(sightings.lower.len() < HOST.len());
+    fn writes_shorter_than_the_host_are_joined_and_only_its_length_is_held() {
+        let page = "<p>x</p><a href=https://WWW.publisher.example/>www.publisher.exampl";
+        let bytes: Vec<String> = page.chars().map(String::from).collect();
+        let pieces: Vec<&str> = bytes.iter().map(String::as_str).collect();
+        let mut sightings = sightings_of(&pieces);
+        assert_eq!(sightings.starts, [page.find("WWW").unwrap()]);
+        assert!(sightings.tail.len() < HOST.len());
+        let a = page.find("<a").unwrap()..page.find("/>").unwrap() + 2;
+        assert!(sightings.contains_host(a));
     }
 }

@@ -1,8 +1,8 @@
 //! Finding the origin's URLs in text and saying what they become.
 //!
 //! One matcher serves every content kind: the streaming text rewriter (JS, CSS, JSON), inline
-//! `<script>`/`<style>` text and HTML attribute values. It looks for the origin host with memchr's
-//! memmem and then reads a few bytes on each side:
+//! `<script>`/`<style>` text and HTML attribute values. It looks for the origin host (see
+//! [`HostFinder`]) and then reads a few bytes on each side:
 //!
 //! | found                         | becomes                        |
 //! |-------------------------------|--------------------------------|
@@ -25,7 +25,7 @@
 //! Matching runs on a lowercased copy of the text, made once per buffer; what is not replaced is
 //! copied from the original bytes.
 
-use memchr::memmem;
+use super::host_search::HostFinder;
 use std::borrow::Cow;
 
 /// The longest scheme-and-slashes run that can stand before the host: `https:\/\/`.
@@ -75,7 +75,7 @@ pub(crate) enum Scan {
 #[derive(Debug, Clone)]
 pub struct UrlRewriter {
     host: Vec<u8>,
-    finder: memmem::Finder<'static>,
+    finder: HostFinder,
     absolute: Vec<u8>,
     protocol_relative: Vec<u8>,
     escaped_absolute: Vec<u8>,
@@ -90,7 +90,7 @@ impl UrlRewriter {
     pub fn new(origin_host: &str, proxy_scheme: &str, proxy_host: &str) -> Self {
         let host = origin_host.to_ascii_lowercase().into_bytes();
         UrlRewriter {
-            finder: memmem::Finder::new(&host).into_owned(),
+            finder: HostFinder::new(&host),
             host,
             absolute: format!("{proxy_scheme}://{proxy_host}").into_bytes(),
             protocol_relative: format!("//{proxy_host}").into_bytes(),
@@ -160,8 +160,7 @@ impl UrlRewriter {
             safe: at.saturating_sub(MAX_PREFIX).max(from),
         };
         let mut cursor = from;
-        while let Some(offset) = self.finder.find(&lower[cursor..]) {
-            let at = cursor + offset;
+        while let Some(at) = self.finder.find(lower, cursor) {
             let after = at + self.host.len();
             match host_end(&lower[after..], complete) {
                 HostEnd::Undecided => return undecided(at),
