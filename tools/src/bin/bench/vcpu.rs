@@ -99,7 +99,7 @@ pub async fn vcpu(corpus: &Corpus, runs: usize) -> Result<String> {
             let looped_ms = |mode| loop_ms(mode).map_or(f64::NAN, |ms| ms.least);
             let (gzip, br, identity) = (served_ms("gzip"), served_ms("br"), served_ms("identity"));
             summary = Some(format!(
-                "\nOn the HTML parsing spec (least figures): gzip in and out {:.2} MB per 50 ms of vCPU served; served / warm loop {:.2}; brotli takes {:.2}x gzip's vCPU; identity runs at {:.2} of lol_html alone's speed served, {:.2} in the warm loop.",
+                "\nOn the HTML parsing spec (least figures): gzip in and out {:.2} MB per 50 ms of vCPU served; served / warm loop {:.2}; brotli takes {:.2}x gzip's vCPU; identity served runs at {:.2} of the speed of lol_html alone in the warm loop (where alone it is measured), and at {:.2} loop against loop.",
                 per_budget(html.len(), gzip),
                 gzip / looped_ms("gzip"),
                 br / gzip,
