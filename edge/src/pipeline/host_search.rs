@@ -40,8 +40,7 @@ struct Probe {
 }
 
 impl Probe {
-    fn new(host: &[u8], at: usize) -> Self {
-        let byte = host[at];
+    fn new(at: usize, byte: u8) -> Self {
         Probe {
             at,
             fold: EACH * u64::from(byte & 0x20),
@@ -65,18 +64,15 @@ impl HostFinder {
         let host: Box<[u8]> = host.to_ascii_lowercase().into();
         let (first, second) = match memchr::arch::all::packedpair::Pair::new(&host) {
             Some(pair) => (usize::from(pair.index1()), usize::from(pair.index2())),
-            // A host of one byte tests it twice; an empty one is found anywhere (see `find`).
+            // A host of one byte tests it twice; an empty one is found anywhere without a
+            // probe (see `find`).
             None => (0, 0),
         };
-        let (first, second) = if host.is_empty() {
-            (Probe::new(b"\0", 0), Probe::new(b"\0", 0))
-        } else {
-            (Probe::new(&host, first), Probe::new(&host, second))
-        };
+        let probe = |at: usize| Probe::new(at, host.get(at).copied().unwrap_or_default());
         HostFinder {
+            first: probe(first),
+            second: probe(second),
             host,
-            first,
-            second,
         }
     }
 
