@@ -12,10 +12,7 @@
 //! every capital letter in lower case (and a few punctuation bytes moved onto others, which the
 //! whole-host comparison turns away).
 
-/// One byte in each of a word's eight lanes.
-const EACH: u64 = 0x0101_0101_0101_0101;
-/// The high bit of each lane.
-const HIGH: u64 = 0x8080_8080_8080_8080;
+use super::words::{EACH, zero_lanes};
 
 /// A case-insensitive search for one host name: `www.publisher.example` is found in
 /// `see HTTPS://WWW.Publisher.Example/` at 12.
@@ -49,12 +46,11 @@ impl Probe {
     }
 
     /// The high bit of lane `k` is set if byte `k` of `word` (eight bytes, the first in lane 0)
-    /// may be this byte. Every lane that holds it is marked; a lane just above one that does
-    /// may be marked too (a borrow), which the whole-host comparison turns away.
+    /// may be this byte: every lane that holds it, and perhaps some that do not (see
+    /// [`zero_lanes`]), which the whole-host comparison turns away.
     fn lanes(&self, word: &[u8]) -> u64 {
         let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        let differs = (word | self.fold) ^ self.want;
-        differs.wrapping_sub(EACH) & !differs & HIGH
+        zero_lanes((word | self.fold) ^ self.want)
     }
 }
 
@@ -74,6 +70,11 @@ impl HostFinder {
             second: probe(second),
             host,
         }
+    }
+
+    /// The host searched for, in lower case.
+    pub(crate) fn host(&self) -> &[u8] {
+        &self.host
     }
 
     /// The host's length in bytes.

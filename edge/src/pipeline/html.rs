@@ -117,7 +117,7 @@ impl Page {
             next_data_over_cap: Cell::default(),
             sightings: options
                 .host_gate
-                .then(|| RefCell::new(HostSightings::new(options.urls.origin_host()))),
+                .then(|| RefCell::new(HostSightings::new(options.urls.host_finder().clone()))),
         }
     }
 

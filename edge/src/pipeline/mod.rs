@@ -39,6 +39,7 @@ mod sightings;
 mod text;
 mod url;
 mod utf16;
+mod words;
 
 pub use encoding::Encoding;
 pub use error::PipelineError;

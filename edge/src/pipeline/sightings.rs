@@ -37,10 +37,10 @@ pub(crate) struct HostSightings {
 }
 
 impl HostSightings {
-    /// Sightings of `host` (matched in any ASCII letter case).
-    pub(crate) fn new(host: &str) -> Self {
+    /// Sightings of the host `finder` searches for (in any ASCII letter case).
+    pub(crate) fn new(finder: HostFinder) -> Self {
         HostSightings {
-            finder: HostFinder::new(host.as_bytes()),
+            finder,
             scanned: 0,
             tail: Vec::new(),
             starts: VecDeque::new(),
@@ -106,7 +106,7 @@ mod tests {
     const HOST: &str = "www.publisher.example";
 
     fn sightings_of(pieces: &[&str]) -> HostSightings {
-        let mut sightings = HostSightings::new(HOST);
+        let mut sightings = HostSightings::new(HostFinder::new(HOST.as_bytes()));
         for piece in pieces {
             sightings.scan(piece.as_bytes());
         }

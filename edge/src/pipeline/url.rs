@@ -26,6 +26,7 @@
 //! copied from the original bytes.
 
 use super::host_search::HostFinder;
+use super::words;
 use std::borrow::Cow;
 
 /// The longest scheme-and-slashes run that can stand before the host: `https:\/\/`.
@@ -74,7 +75,7 @@ pub(crate) enum Scan {
 /// ```
 #[derive(Debug, Clone)]
 pub struct UrlRewriter {
-    host: Vec<u8>,
+    /// The origin host (in lower case) and how it is found.
     finder: HostFinder,
     absolute: Vec<u8>,
     protocol_relative: Vec<u8>,
@@ -88,10 +89,8 @@ pub struct UrlRewriter {
 impl UrlRewriter {
     /// A rewriter from `origin_host` (e.g. `www.publisher.example`) to `proxy_scheme://proxy_host`.
     pub fn new(origin_host: &str, proxy_scheme: &str, proxy_host: &str) -> Self {
-        let host = origin_host.to_ascii_lowercase().into_bytes();
         UrlRewriter {
-            finder: HostFinder::new(&host),
-            host,
+            finder: HostFinder::new(origin_host.as_bytes()),
             absolute: format!("{proxy_scheme}://{proxy_host}").into_bytes(),
             protocol_relative: format!("//{proxy_host}").into_bytes(),
             escaped_absolute: format!(r"{proxy_scheme}:\/\/{proxy_host}").into_bytes(),
@@ -122,7 +121,12 @@ impl UrlRewriter {
 
     /// The host whose URLs are rewritten (in lower case).
     pub fn origin_host(&self) -> &str {
-        std::str::from_utf8(&self.host).unwrap_or_default()
+        std::str::from_utf8(self.finder.host()).unwrap_or_default()
+    }
+
+    /// How the origin host is found: the same search for every buffer the host is looked for in.
+    pub(crate) fn host_finder(&self) -> &HostFinder {
+        &self.finder
     }
 
     /// What an absolute URL on the origin host becomes: `{scheme}://{proxy host}`.
@@ -139,7 +143,7 @@ impl UrlRewriter {
     /// starts there may not be decidable until more bytes arrive.
     #[cfg(test)]
     pub(crate) fn holdback(&self) -> usize {
-        MAX_PREFIX + self.host.len() + MAX_SUFFIX
+        MAX_PREFIX + self.finder.len() + MAX_SUFFIX
     }
 
     pub(crate) fn replacement(&self, form: Form) -> &[u8] {
@@ -161,7 +165,7 @@ impl UrlRewriter {
         };
         let mut cursor = from;
         while let Some(at) = self.finder.find(lower, cursor) {
-            let after = at + self.host.len();
+            let after = at + self.finder.len();
             match host_end(&lower[after..], complete) {
                 HostEnd::Undecided => return undecided(at),
                 HostEnd::No => {}
@@ -186,7 +190,11 @@ impl UrlRewriter {
         if complete {
             Scan::Until { safe: lower.len() }
         } else {
-            undecided(lower.len().saturating_sub(self.host.len() + MAX_SUFFIX - 1))
+            undecided(
+                lower
+                    .len()
+                    .saturating_sub(self.finder.len() + MAX_SUFFIX - 1),
+            )
         }
     }
 
@@ -238,12 +246,12 @@ impl UrlRewriter {
         // copy.
         let opens_with_host = value
             .as_bytes()
-            .get(..self.host.len())
-            .is_some_and(|start| start.eq_ignore_ascii_case(&self.host));
+            .get(..self.finder.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(self.finder.host()));
         if opens_with_host
-            && let HostEnd::Yes(suffix) = host_end(&value.as_bytes()[self.host.len()..], true)
+            && let HostEnd::Yes(suffix) = host_end(&value.as_bytes()[self.finder.len()..], true)
         {
-            let rest = &value[self.host.len() + suffix..];
+            let rest = &value[self.finder.len() + suffix..];
             return Cow::Owned(format!("{}{}", self.proxy_host, self.rewrite_text(rest)));
         }
         self.rewrite_text(value)
@@ -259,34 +267,8 @@ impl UrlRewriter {
 /// `bytes` in ASCII lower case: what the matcher searches.
 pub(crate) fn lowercase(bytes: &[u8]) -> Vec<u8> {
     let mut lower = bytes.to_vec();
-    make_lowercase(&mut lower);
+    words::make_lowercase(&mut lower);
     lower
-}
-
-/// `bytes` to ASCII lower case in place, as [`u8::make_ascii_lowercase`] does, eight bytes at a
-/// time: the wasm32 build has no SIMD, and a byte at a time this cost three times the search it
-/// prepares.
-pub(crate) fn make_lowercase(bytes: &mut [u8]) {
-    let mut words = bytes.chunks_exact_mut(8);
-    for word in &mut words {
-        let w = u64::from_le_bytes(<[u8; 8]>::try_from(&*word).expect("eight bytes"));
-        word.copy_from_slice(&lowercase_word(w).to_le_bytes());
-    }
-    words.into_remainder().make_ascii_lowercase();
-}
-
-/// Eight bytes, each lowercased if it is `A` to `Z`. Each byte's low seven bits plus a constant
-/// sets its high bit exactly when they reach a bound, without carrying into the next byte.
-fn lowercase_word(w: u64) -> u64 {
-    const EACH: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let ascii = !w & HIGH;
-    let low = w & !HIGH;
-    let from_a = low + EACH * u64::from(0x80 - b'A');
-    let past_z = low + EACH * u64::from(0x80 - b'Z' - 1);
-    let upper = from_a & !past_z & ascii;
-    // The high bit, moved down two places, is the case bit 0x20.
-    w | (upper >> 2)
 }
 
 enum HostEnd {
@@ -370,31 +352,6 @@ fn prefix_before(before: &[u8]) -> Option<(usize, Form)> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn make_lowercase_agrees_with_the_standard_library_on_every_byte_and_length() {
-        // Every byte value at every place in a word, next to every other.
-        let every: Vec<u8> = (0..=255u8).collect();
-        for length in 0..every.len() {
-            for shift in [0, 1, 3, 7] {
-                let bytes: Vec<u8> = every
-                    .iter()
-                    .cycle()
-                    .skip(shift)
-                    .take(length)
-                    .copied()
-                    .collect();
-                assert_eq!(super::lowercase(&bytes), bytes.to_ascii_lowercase());
-            }
-        }
-        let mut pairs: Vec<u8> = (0..=255u8)
-            .flat_map(|a| (0..=255u8).map(move |b| [a, b]))
-            .flatten()
-            .collect();
-        let expected = pairs.to_ascii_lowercase();
-        super::make_lowercase(&mut pairs);
-        assert_eq!(pairs, expected);
-    }
-
     use super::*;
 
     fn urls() -> UrlRewriter {
