@@ -35,7 +35,16 @@ fn in_us(builder: EdgeBuilder) -> EdgeBuilder {
 )]
 #[case::newline_in_cookie_domain("cookie_domain", "a.example\nx", "cookie_domain")]
 #[case::unknown_jurisdiction_rules("unknown_jurisdiction", "lenient", "unknown_jurisdiction")]
-#[case::next_data_cap_out_of_range("max_next_data_bytes", "0", "max_next_data_bytes")]
+#[case::a_sign_before_a_number("gzip_level", "+5", "gzip_level")]
+#[case::dots_alone_as_cookie_domain("cookie_domain", "..", "cookie_domain")]
+#[case::a_hyphen_as_cookie_domain("cookie_domain", "-", "cookie_domain")]
+#[case::non_ascii_backend("origin_backend", "orígin", "origin_backend")]
+#[case::over_long_backend("origin_backend", &"b".repeat(300), "origin_backend")]
+#[case::newline_inside_backend("origin_backend", "ori\ngin", "origin_backend")]
+#[case::a_backend_the_service_lacks("origin_backend", "elsewhere", "origin_backend")]
+#[case::a_path_in_origin_host("origin_host", "www.publisher.example/news", "origin_host")]
+#[case::a_port_past_65535("origin_host", "www.publisher.example:70000", "origin_host")]
+#[case::control_characters_in_the_script_src("inject_script", "/a.js\u{7}", "inject_script")]
 #[tokio::test]
 async fn refuses_with_500_and_a_reason_when_a_setting_is_unusable(
     #[case] key: &str,
@@ -56,6 +65,53 @@ async fn refuses_with_500_and_a_reason_when_a_setting_is_unusable(
     assert!(body.contains(named) && body.lines().count() == 1, "{body}");
     assert!(edge.log().wait_for("request refused", 5 * SECOND));
     assert_origin_untouched(&origin).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_brotli_encoder_too_large_for_the_heap_is_refused_naming_both_keys() -> TestResult {
+    let origin = origin_with(html(page(""))).await;
+    let edge = boot(&origin)
+        .config("sluice_config", "brotli_quality", "11")
+        .config("sluice_config", "brotli_window", "24")
+        .start()
+        .await?;
+
+    let wire = edge.get("/").header("accept-encoding", "br").send().await?;
+
+    wire.assert_status(500);
+    let body = String::from_utf8_lossy(wire.body()).into_owned();
+    assert!(
+        body.contains("`brotli_quality` and `brotli_window`"),
+        "{body}"
+    );
+    assert_origin_untouched(&origin).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn settings_pasted_with_a_newline_a_trailing_dot_or_a_port_work() -> TestResult {
+    let origin = origin_with(html(page(""))).await;
+    let edge = boot(&origin)
+        .config("sluice_config", "origin_backend", "origin\n")
+        .config(
+            "sluice_config",
+            "origin_host",
+            " WWW.Publisher.Example.:8443\n",
+        )
+        .start()
+        .await?;
+
+    let wire = edge.get("/").send().await?;
+
+    wire.assert_status(200);
+    let body = String::from_utf8(wire.decoded_body()?)?;
+    assert!(
+        body.contains(&format!("href=\"http://{}/next\"", edge.addr())),
+        "{body}"
+    );
+    // (The Host the origin gets is the manifest's `override_host` here, which Viceroy puts in
+    // place of the program's; `policy::settings` tests that the port goes into Sluice's.)
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+use sluice_edge::pipeline::csp::InlineLocks;
 use sluice_edge::pipeline::{
     ContentKind, Encoding, Params, PipelineError, PipelineSettings, process,
     process_response_streaming,
@@ -167,13 +168,11 @@ fn attribute_names_match_in_any_case_and_a_repeated_attribute_keeps_its_first_va
 fn inline_content_a_policy_pins_by_hash_is_left_as_it_is() {
     let script = format!("var u = 'https://{HOST}/api';");
     let page = format!(
-        "<html><head><script>{script}</script><script nonce=\"n1\">{script}</script><style>a{{background:url(https://{HOST}/b.png)}}</style></head><body style=\"background:url(https://{HOST}/c.png)\"></body></html>"
+        "<html><head><script>{script}</script><script nonce=\"n1\">{script}</script><script nonce=\"n2\">{script}</script><style>a{{background:url(https://{HOST}/b.png)}}</style></head><body style=\"background:url(https://{HOST}/c.png)\"></body></html>"
     );
-    let locked = html().with_inline_locks(sluice_edge::pipeline::csp::InlineLocks {
-        scripts: true,
-        styles: false,
-        style_attributes: true,
-    });
+    let locked = html().with_inline_locks(InlineLocks::of(
+        "script-src 'sha256-abc=' 'nonce-n1'; style-src-attr 'sha256-def='",
+    ));
     let out = String::from_utf8(process(page.as_bytes(), &locked).unwrap()).unwrap();
     assert!(
         out.contains(&format!("<script>{script}</script>")),
@@ -181,10 +180,26 @@ fn inline_content_a_policy_pins_by_hash_is_left_as_it_is() {
     );
     assert!(
         out.contains("<script nonce=\"n1\">var u = 'https://proxy.example/api';</script>"),
-        "a nonce allows any text: {out}"
+        "a nonce the policy lists allows any text: {out}"
+    );
+    assert!(
+        out.contains(&format!("<script nonce=\"n2\">{script}</script>")),
+        "a nonce the policy does not list allows nothing: {out}"
     );
     assert!(out.contains("url(https://proxy.example/b.png)"), "{out}");
     assert!(out.contains(&format!("url(https://{HOST}/c.png)")), "{out}");
+}
+
+#[test]
+fn a_nonce_under_a_policy_of_hashes_alone_is_not_an_allowance() {
+    let script = format!("var u = 'https://{HOST}/api';");
+    let page = format!("<html><head><script nonce=\"r4nd\">{script}</script></head></html>");
+    let hashes_only = html().with_inline_locks(InlineLocks::of("script-src 'sha256-abc='"));
+    let out = String::from_utf8(process(page.as_bytes(), &hashes_only).unwrap()).unwrap();
+    assert!(
+        out.contains(&format!("<script nonce=\"r4nd\">{script}</script>")),
+        "{out}"
+    );
 }
 
 #[test]

@@ -4,9 +4,7 @@
 use super::headers::RequestHeaders;
 use fastly::Request;
 use sluice_edge::pipeline::UrlRewriter;
-use sluice_edge::policy::headers::ReadHeaders;
 use sluice_edge::policy::identity::{self, IdentityAction, Inputs};
-use sluice_edge::policy::request::proxy_host;
 use sluice_edge::policy::response::Geo;
 use sluice_edge::policy::settings::Settings;
 use std::net::IpAddr;
@@ -36,7 +34,7 @@ pub(crate) struct RequestContext {
     /// The origin's URLs and what they become: `{scheme}://{proxy host}`, where the scheme is
     /// the one the reader connected with (`https` when the client connection is TLS, on Fastly;
     /// `http` under Viceroy), never taken from the request target, which a client writes, and
-    /// the proxy host is the client's Host when it is a plain host name, else the publisher's.
+    /// the proxy host is the client's Host (a request without a usable one is refused before).
     pub urls: UrlRewriter,
     pub client_ip: Option<IpAddr>,
     pub geo: Option<Geo>,
@@ -47,6 +45,7 @@ impl RequestContext {
     pub(crate) fn of(
         request: &Request,
         connection: Connection,
+        proxy_host: &str,
         settings: &Settings,
     ) -> RequestContext {
         let client_ip = connection.client_ip;
@@ -59,8 +58,6 @@ impl RequestContext {
             metro_code: Some(g.metro_code()),
         });
         let headers = RequestHeaders(request);
-        let proxy_host =
-            proxy_host(headers.get("host")).unwrap_or_else(|| settings.origin_host.clone());
         let proxy_scheme = if connection.tls { "https" } else { "http" };
         let outcome = identity::read(
             &headers,
@@ -79,7 +76,7 @@ impl RequestContext {
         }
         RequestContext {
             method: request.get_method_str().to_owned(),
-            urls: UrlRewriter::new(&settings.origin_host, proxy_scheme, &proxy_host),
+            urls: UrlRewriter::new(&settings.origin_host, proxy_scheme, proxy_host),
             client_ip,
             identity: outcome.action,
             geo,

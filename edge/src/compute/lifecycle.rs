@@ -43,9 +43,10 @@ pub(crate) fn proxy(
     request: Request,
     target: &str,
     connection: Connection,
+    proxy_host: &str,
     settings: &Settings,
 ) -> Option<Response> {
-    let context = RequestContext::of(&request, connection, settings);
+    let context = RequestContext::of(&request, connection, proxy_host, settings);
     let (target, verbatim) = take_verbatim(target);
     let range_requested =
         context.method == "GET" && RequestHeaders(&request).get("range").is_some();
@@ -204,13 +205,13 @@ fn upstream_request(
     settings: &Settings,
     context: &RequestContext,
 ) -> Result<Request, String> {
-    let url = Url::parse(&format!("http://{}{target}", settings.origin_host))
+    let url = Url::parse(&format!("http://{}{target}", settings.origin_authority))
         .map_err(|e| format!("the origin URL cannot be made from origin_host: {e}"))?;
     request.set_url(url);
     prepare_origin_headers(
         &mut RequestHeadersMut(&mut request),
         &OriginRequest {
-            origin_host: &settings.origin_host,
+            origin_host: &settings.origin_authority,
             client_ip: context.client_ip,
             identity: &context.identity,
         },
@@ -235,7 +236,7 @@ fn pipeline_params(
         .with_charset(charset)
         .with_settings(settings.pipeline);
     if settings.post_processors.contains(&PostProcessor::NextJs) {
-        params.with_nextjs(settings.max_next_data_bytes)
+        params.with_nextjs()
     } else {
         params
     }
@@ -321,11 +322,6 @@ fn stream_body(origin_body: impl Read, mut client: StreamingBody, params: &Param
 fn log_outcome(outcome: Outcome) {
     match outcome {
         Outcome::Complete(stats) => {
-            if stats.next_data_over_cap {
-                log::warn!(
-                    "__NEXT_DATA__ was larger than max_next_data_bytes: it streamed with the ordinary URL rewrite, its bare host names unchanged"
-                );
-            }
             log::info!(
                 "streamed: {} bytes in, {} decoded, {} out, {} chunks, {} rewrites, {}",
                 stats.bytes_in,

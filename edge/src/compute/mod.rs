@@ -10,7 +10,8 @@ pub(crate) mod logger;
 
 use fastly::http::StatusCode;
 use fastly::{ConfigStore, Request, SecretStore};
-use sluice_edge::policy::request::{Target, parse_target};
+use sluice_edge::policy::headers::ReadHeaders;
+use sluice_edge::policy::request::{Target, parse_target, proxy_host};
 use sluice_edge::policy::settings::Settings;
 
 /// The Config Store that holds the proxy's settings.
@@ -64,6 +65,16 @@ fn route(
     if request.get_method_str() == "GET" && path == "/health" {
         return Some(lifecycle::plain_response(StatusCode::OK, "ok", None));
     }
+    // Every rewritten URL points at the host the reader used: without a usable one there is
+    // nothing to point them at (and RFC 9112 asks for a 400).
+    let Some(proxy_host) = proxy_host(headers::RequestHeaders(&request).get("host")) else {
+        log::warn!("request refused: the Host header is not a host name");
+        return Some(lifecycle::plain_response(
+            StatusCode::BAD_REQUEST,
+            "400 Bad Request: the Host header is not a host name, an IPv4 or a bracketed IPv6 address with an optional port",
+            None,
+        ));
+    };
     let settings = match load_settings() {
         Ok(settings) => settings,
         Err(reason) => {
@@ -75,7 +86,7 @@ fn route(
             ));
         }
     };
-    lifecycle::proxy(request, target, connection, &settings)
+    lifecycle::proxy(request, target, connection, &proxy_host, &settings)
 }
 
 fn load_settings() -> Result<Settings, String> {
@@ -85,6 +96,17 @@ fn load_settings() -> Result<Settings, String> {
         .ok()
         .and_then(|s| s.get("synthetic_id_key"))
         .map(|secret| secret.plaintext().to_vec());
-    Settings::from_lookup(|key| store.try_get(key).ok().flatten(), secret)
-        .map_err(|e| e.to_string())
+    let settings = Settings::from_lookup(|key| store.try_get(key).ok().flatten(), secret)
+        .map_err(|e| e.to_string())?;
+    // The name is one Fastly can hold (the settings checked it); whether the service has it is
+    // the host's to say. Asking for a backend that does not exist would be a 502 that blames
+    // the origin.
+    let exists = fastly::Backend::from_name(&settings.origin_backend).is_ok_and(|b| b.exists());
+    if !exists {
+        return Err(format!(
+            "the setting `origin_backend` names {:?}, and this service has no backend of that name",
+            settings.origin_backend
+        ));
+    }
+    Ok(settings)
 }

@@ -8,20 +8,76 @@
 //!   nothing it allowed is refused, and nothing it refused is allowed, but the proxy itself);
 //! - an inline script or style allowed by a hash (`'sha256-...'`) is refused once its text
 //!   changes: so where a policy pins inline content by hash, that content is left as it is
-//!   ([`InlineLocks`]). A `<script nonce>` is allowed by its nonce whatever its text, and is
-//!   still rewritten.
+//!   ([`InlineLocks`]). A `<script nonce>` is allowed by its nonce whatever its text only where
+//!   the policy lists that nonce (`'nonce-...'`): a nonce the policy does not name allows
+//!   nothing, and the element stays byte for byte like any other.
 
 use super::UrlRewriter;
 
-/// Which inline content a policy pins by hash, so that its text must stay byte for byte.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which inline content a policy pins by hash, so that its text must stay byte for byte unless
+/// a nonce the policy lists allows it.
+///
+/// ```
+/// use sluice_edge::pipeline::csp::InlineLocks;
+/// let locks = InlineLocks::of("script-src 'sha256-abc=' 'nonce-r4nd'");
+/// assert!(locks.scripts.pins(None) && locks.scripts.pins(Some("other")));
+/// assert!(!locks.scripts.pins(Some("r4nd")) && !locks.styles.pins(None));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InlineLocks {
-    /// `<script>` text without a nonce (`script-src-elem`, else `script-src`, else `default-src`).
-    pub scripts: bool,
-    /// `<style>` text without a nonce (`style-src-elem`, else `style-src`, else `default-src`).
-    pub styles: bool,
-    /// `style="..."` attributes (`style-src-attr`, else `style-src`, else `default-src`).
+    /// `<script>` text (`script-src-elem`, else `script-src`, else `default-src`).
+    pub scripts: Lock,
+    /// `<style>` text (`style-src-elem`, else `style-src`, else `default-src`).
+    pub styles: Lock,
+    /// `style="..."` attributes (`style-src-attr`, else `style-src`, else `default-src`); no
+    /// nonce can allow an attribute.
     pub style_attributes: bool,
+}
+
+/// What the enforced policies that pin one kind of inline content by hash allow besides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lock {
+    /// For each policy that pins by hash, the nonces it lists. Every enforced policy must be
+    /// satisfied, so an element is free only with a nonce that all of them list.
+    policies: Vec<Vec<String>>,
+}
+
+impl Lock {
+    /// Whether an element with this `nonce` attribute (or none) must keep its text byte for
+    /// byte.
+    pub fn pins(&self, nonce: Option<&str>) -> bool {
+        self.policies
+            .iter()
+            .any(|nonces| nonce.is_none_or(|n| !nonces.iter().any(|listed| listed == n)))
+    }
+
+    /// Whether any policy pins this kind of content.
+    pub fn any(&self) -> bool {
+        !self.policies.is_empty()
+    }
+
+    fn of(sources: Option<Vec<&str>>) -> Lock {
+        let Some(sources) = sources.filter(|s| s.iter().any(|s| is_hash_source(s))) else {
+            return Lock::default();
+        };
+        let nonces = sources
+            .iter()
+            .filter_map(|s| {
+                let lower = s.to_ascii_lowercase();
+                lower
+                    .starts_with("'nonce-")
+                    .then(|| s[7..].trim_end_matches('\'').to_owned())
+            })
+            .collect();
+        Lock {
+            policies: vec![nonces],
+        }
+    }
+
+    fn union(mut self, other: Lock) -> Lock {
+        self.policies.extend(other.policies);
+        self
+    }
 }
 
 impl InlineLocks {
@@ -30,29 +86,25 @@ impl InlineLocks {
     /// ```
     /// use sluice_edge::pipeline::csp::InlineLocks;
     /// let locks = InlineLocks::of("default-src 'self'; script-src 'self' 'sha256-abc='");
-    /// assert!(locks.scripts && !locks.styles);
+    /// assert!(locks.scripts.any() && !locks.styles.any());
     /// let fallback = InlineLocks::of("default-src 'sha384-xyz='");
-    /// assert!(fallback.scripts && fallback.styles && fallback.style_attributes);
+    /// assert!(fallback.scripts.any() && fallback.styles.any() && fallback.style_attributes);
     /// ```
     pub fn of(policy: &str) -> InlineLocks {
-        let has_hash = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|name| directive(policy, name))
-                .is_some_and(|sources| sources.iter().any(|s| is_hash_source(s)))
-        };
+        let sources = |names: &[&str]| names.iter().find_map(|name| directive(policy, name));
         InlineLocks {
-            scripts: has_hash(&["script-src-elem", "script-src", "default-src"]),
-            styles: has_hash(&["style-src-elem", "style-src", "default-src"]),
-            style_attributes: has_hash(&["style-src-attr", "style-src", "default-src"]),
+            scripts: Lock::of(sources(&["script-src-elem", "script-src", "default-src"])),
+            styles: Lock::of(sources(&["style-src-elem", "style-src", "default-src"])),
+            style_attributes: sources(&["style-src-attr", "style-src", "default-src"])
+                .is_some_and(|sources| sources.iter().any(|s| is_hash_source(s))),
         }
     }
 
     /// Locked by either: every enforced policy must be satisfied.
     pub fn union(self, other: InlineLocks) -> InlineLocks {
         InlineLocks {
-            scripts: self.scripts || other.scripts,
-            styles: self.styles || other.styles,
+            scripts: self.scripts.union(other.scripts),
+            styles: self.styles.union(other.styles),
             style_attributes: self.style_attributes || other.style_attributes,
         }
     }
@@ -170,10 +222,27 @@ mod tests {
             InlineLocks::default()
         );
         let styles = InlineLocks::of("style-src-elem 'SHA512-q='; default-src 'self'");
-        assert!(styles.styles && !styles.scripts && !styles.style_attributes);
+        assert!(styles.styles.any() && !styles.scripts.any() && !styles.style_attributes);
         let attrs = InlineLocks::of("style-src-attr 'unsafe-hashes' 'sha256-a='");
-        assert!(attrs.style_attributes && !attrs.styles);
+        assert!(attrs.style_attributes && !attrs.styles.any());
         let elem_wins = InlineLocks::of("script-src-elem 'self'; script-src 'sha256-a='");
-        assert!(!elem_wins.scripts);
+        assert!(!elem_wins.scripts.any());
+    }
+
+    #[test]
+    fn a_nonce_frees_an_element_only_where_every_pinning_policy_lists_it() {
+        let nonce_only = InlineLocks::of("script-src 'nonce-a'");
+        assert!(!nonce_only.scripts.pins(None) && !nonce_only.scripts.pins(Some("z")));
+        let hashes_only = InlineLocks::of("script-src 'sha256-x='");
+        assert!(hashes_only.scripts.pins(Some("a")));
+        let both = hashes_only.union(InlineLocks::of("script-src 'sha256-y=' 'NONCE-a'"));
+        assert!(
+            both.scripts.pins(Some("a")),
+            "the first policy does not list it"
+        );
+        let listed = InlineLocks::of("script-src 'sha256-x=' 'nonce-a'").union(InlineLocks::of(
+            "default-src 'sha256-y=' 'nonce-a' 'nonce-b'",
+        ));
+        assert!(!listed.scripts.pins(Some("a")) && listed.scripts.pins(Some("b")));
     }
 }

@@ -8,24 +8,42 @@
 //! encoder) once it holds [`OUTPUT_BATCH`] bytes or when the pipeline flushes; lol_html's many
 //! tiny writes then reach the encoder as a few large ones.
 //!
-//! What the page asked to keep as it is, stays as it is:
-//! - an element with `integrity` (Subresource Integrity) names a resource whose bytes the
-//!   browser checks: its URL is pointed at the proxy with a [`VERBATIM_PARAMETER`], which makes
-//!   Sluice pass that resource through untouched (see `policy::request::take_verbatim`);
-//! - inline text a Content-Security-Policy pins by hash ([`InlineLocks`]) is not rewritten.
+//! Which attributes are read, on a start tag that holds the origin host:
+//! - the URL attributes ([`URL_ATTRIBUTES`]): every URL in them, read as a URL (a backslash is a
+//!   slash), and a bare host that opens them;
+//! - `style` and every `data-*` attribute: every URL in them, read as text;
+//! - any other attribute (`itemid`, `content` aside): only when its whole value is a URL on the
+//!   origin host;
+//! - each after its HTML character references are decoded ([`Decoded`]), as the browser reads it;
+//!   what is written back is the value as the origin wrote it, with each URL replaced in place.
 //!
-//! Where this differs from lol_html's defaults: a rewriting error (for example the memory limit)
-//! fails the stage instead of passing the rest of the document through unchanged, because a page
-//! half-rewritten without anyone knowing is the silent corruption Sluice must not produce.
+//! What the page asked to keep as it is, stays as it is:
+//! - a `<script src>` or a `<link rel=stylesheet|preload|modulepreload href>` with `integrity`
+//!   names a resource whose bytes the browser checks: whatever form its URL takes (absolute,
+//!   protocol-relative, root-relative or relative), if it is fetched through the proxy it is
+//!   marked with the verbatim parameter (`sluice-verbatim=1`), which makes Sluice pass that resource through
+//!   untouched (see `policy::request::take_verbatim`). `integrity` on any other element checks
+//!   nothing and marks nothing. An import map's `integrity` entries are marked the same way,
+//!   with the `imports` that name them;
+//! - inline text a Content-Security-Policy pins by hash ([`InlineLocks`]) is not rewritten,
+//!   unless the element's nonce is one every such policy lists.
+//!
+//! The injected script tag goes after a `<meta charset>` or `<meta http-equiv=content-type>`
+//! that opens `<head>` (the charset must stay within the document's first 1024 bytes, and the
+//! tag then knows the document's charset), before anything else of the page's.
 
 use super::csp::{self, InlineLocks};
+use super::import_map::ImportMap;
 use super::inline::InlineText;
-use super::nextjs::{NEXT_DATA_ID, NextData, Piece};
+use super::nextjs::NEXT_DATA_ID;
+use super::references::Decoded;
 use super::sightings::HostSightings;
+use super::url::{Context, splice};
+use super::verbatim::{comes_through_the_proxy, leaves_the_proxy, mark_verbatim};
 use super::{PipelineError, UrlRewriter};
 use lol_html::html_content::{ContentType, Element, TextChunk};
 use lol_html::{
-    AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, Settings, doctype, element, end, text,
+    AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, Settings, element, end, text,
 };
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
@@ -33,9 +51,6 @@ use std::rc::Rc;
 
 /// lol_html's output is passed on in batches of about this many bytes.
 pub(crate) const OUTPUT_BATCH: usize = 64 * 1024;
-
-/// The query parameter that marks a URL whose resource must reach the browser byte for byte.
-pub const VERBATIM_PARAMETER: &str = "sluice-verbatim=1";
 
 /// Attributes whose whole value is a URL, or a list of URLs (`srcset`, `ping`), on any element.
 const URL_ATTRIBUTES: [&str; 13] = [
@@ -54,26 +69,48 @@ const URL_ATTRIBUTES: [&str; 13] = [
     "xlink:href",
 ];
 
-/// The attribute whose value is CSS that may hold URLs, on any element. (`<iframe srcdoc>`,
-/// a document, and `<meta content>` have handlers of their own.)
+/// The attribute whose value is CSS that may hold URLs, on any element.
 const STYLE_ATTRIBUTE: &str = "style";
+
+/// Attributes the universal reading leaves alone: `<iframe srcdoc>` (a document) and `<meta
+/// content>` have handlers of their own, and `integrity` and `nonce` are never URLs.
+const READ_ELSEWHERE: [&str; 4] = ["srcdoc", "content", "integrity", "nonce"];
+
+/// How an attribute's value is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// A URL, or a list of them: every URL in it (a backslash is a slash), and a bare host that
+    /// opens it.
+    Url,
+    /// Text that may hold URLs (CSS, a document, script data): every URL in it.
+    Text,
+    /// Rewritten only when the whole value is a URL on the origin host.
+    WholeUrl,
+}
+
+/// The script tag the stage injects.
+#[derive(Clone, Debug)]
+pub(crate) struct Injection {
+    /// The `src`, escaped for a double-quoted attribute.
+    pub src: String,
+    /// The output is transcoded (UTF-16): the tag always names its charset.
+    pub transcoded: bool,
+}
 
 /// What the HTML stage needs to know about the document.
 #[derive(Clone, Debug)]
 pub(crate) struct HtmlOptions {
     pub urls: UrlRewriter,
-    /// A complete tag to insert at the start of `<head>` (already escaped).
-    pub inject: Option<String>,
-    /// The tag to insert when the document turns out to be UTF-16 (it names its charset).
-    pub inject_in_utf16: Option<String>,
+    /// The tag to insert at the start of `<head>`.
+    pub inject: Option<Injection>,
     pub encoding: &'static encoding_rs::Encoding,
     /// Follow a `<meta charset>` that differs from `encoding`.
     pub adjust_charset: bool,
     pub max_memory: usize,
     /// What the response's Content-Security-Policy pins by hash.
     pub locks: InlineLocks,
-    /// The Next.js post-processor, with the most `__NEXT_DATA__` text it holds.
-    pub next_data_cap: Option<usize>,
+    /// The Next.js post-processor is on.
+    pub nextjs: bool,
     /// Read the attributes of only the start tags that hold the origin host (see
     /// [`HostSightings`]). Off, every tag's are read: the reference the gate is tested against.
     pub host_gate: bool,
@@ -84,37 +121,60 @@ pub(crate) struct HtmlOptions {
 pub(crate) struct HtmlOutcome {
     pub rewrites: u64,
     pub injected: bool,
-    /// A `__NEXT_DATA__` element was larger than the cap and streamed without being parsed.
-    pub next_data_over_cap: bool,
+}
+
+/// Where the injected tag stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inject {
+    /// Not yet: no `<head>` seen.
+    Waiting,
+    /// `<head>` is open: the tag goes before its first element (after it, if that declares the
+    /// charset), else before `</head>`.
+    InHead,
+    Done,
 }
 
 /// What the handlers share: counts for the stats, what the document is, what the page's
 /// policy pins, and where the origin host appears in it.
 struct Page {
     rewrites: Cell<u64>,
-    injected: Cell<bool>,
+    inject: Cell<Inject>,
     /// A doctype, `<html>`, `<head>` or `<body>` was seen: a document, not a fragment.
     document: Cell<bool>,
-    locks: Cell<InlineLocks>,
-    /// The `<script>` or `<style>` being read has a nonce (allowed whatever its text).
-    nonce: Cell<bool>,
-    /// The `<script id="__NEXT_DATA__">` being read, held by the Next.js post-processor.
-    next_data: RefCell<Option<NextData>>,
-    next_data_over_cap: Cell<bool>,
+    /// Whether the document is UTF-8: from the response at first, then from a `<meta>` that
+    /// declares the charset.
+    utf8: Cell<bool>,
+    locks: RefCell<InlineLocks>,
+    /// The nonce of the `<script>` or `<style>` being read.
+    nonce: RefCell<Option<String>>,
+    /// The `<script>` being read is Next.js data (`__NEXT_DATA__`) or an import map.
+    script: Cell<ScriptKind>,
+    /// A `<base href>` names another site: relative URLs then leave the proxy, and must not be
+    /// marked.
+    base_elsewhere: Cell<bool>,
     /// Fed by the stage before lol_html reads the same bytes; none when every tag is read.
     sightings: Option<RefCell<HostSightings>>,
+}
+
+/// What a `<script>`'s text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScriptKind {
+    Code,
+    NextData,
+    ImportMap,
 }
 
 impl Page {
     fn new(options: &HtmlOptions) -> Self {
         Page {
             rewrites: Cell::default(),
-            injected: Cell::default(),
+            inject: Cell::new(Inject::Waiting),
             document: Cell::default(),
-            locks: Cell::default(),
-            nonce: Cell::default(),
-            next_data: RefCell::default(),
-            next_data_over_cap: Cell::default(),
+            utf8: Cell::new(options.encoding == encoding_rs::UTF_8),
+            locks: RefCell::new(options.locks.clone()),
+            nonce: RefCell::default(),
+            script: Cell::new(ScriptKind::Code),
+            base_elsewhere: Cell::default(),
             sightings: options
                 .host_gate
                 .then(|| RefCell::new(HostSightings::new(options.urls.host_finder().clone()))),
@@ -133,7 +193,24 @@ impl Page {
     }
 
     fn lock(&self, more: InlineLocks) {
-        self.locks.set(self.locks.get().union(more));
+        let locks = self.locks.take();
+        *self.locks.borrow_mut() = locks.union(more);
+    }
+
+    /// The injected tag, once: `None` if it is already in.
+    fn take_tag(&self, injection: &Injection) -> Option<String> {
+        if self.inject.replace(Inject::Done) == Inject::Done {
+            return None;
+        }
+        let charset = if self.utf8.get() && !injection.transcoded {
+            ""
+        } else {
+            r#" charset="utf-8""#
+        };
+        Some(format!(
+            r#"<script src="{}"{charset}></script>"#,
+            injection.src
+        ))
     }
 }
 
@@ -141,8 +218,13 @@ pub(crate) struct HtmlStage<W> {
     rewriter: HtmlRewriter<'static, OutputBuffer>,
     output: Rc<RefCell<Vec<u8>>>,
     page: Rc<Page>,
+    /// The document's first bytes, until they say whether it opens with a doctype.
+    opening: Option<Vec<u8>>,
     next: W,
 }
+
+/// What a document that opens with a doctype opens with (in any letter case).
+const DOCTYPE: &[u8] = b"<!doctype";
 
 struct OutputBuffer(Rc<RefCell<Vec<u8>>>);
 
@@ -156,7 +238,6 @@ impl<W: Write> HtmlStage<W> {
     pub(crate) fn new(options: HtmlOptions, next: W) -> Self {
         let output = Rc::new(RefCell::new(Vec::with_capacity(OUTPUT_BATCH * 2)));
         let page = Rc::new(Page::new(&options));
-        page.lock(options.locks);
         let encoding = AsciiCompatibleEncoding::new(options.encoding)
             .unwrap_or_else(AsciiCompatibleEncoding::utf_8);
         let mut settings = Settings::new()
@@ -168,22 +249,16 @@ impl<W: Write> HtmlStage<W> {
         for handler in handlers(&options, &page) {
             settings = settings.append_element_content_handler(handler);
         }
-        let doctype_page = Rc::clone(&page);
-        settings = settings.append_document_content_handler(doctype!(move |_| {
-            doctype_page.document.set(true);
-            Ok(())
-        }));
         let inject = options.inject.clone();
         let end_page = Rc::clone(&page);
         settings = settings.append_document_content_handler(end!(move |end| {
             // A document with neither <head> nor <body> gets the tag at its end; a fragment (an
             // XHR's `<li>...</li>`, an empty body) gets none.
-            if let Some(tag) = inject.as_deref()
+            if let Some(inject) = &inject
                 && end_page.document.get()
-                && !end_page.injected.get()
+                && let Some(tag) = end_page.take_tag(inject)
             {
-                end.append(tag, ContentType::Html);
-                end_page.injected.set(true);
+                end.append(&tag, ContentType::Html);
             }
             Ok(())
         }));
@@ -191,7 +266,32 @@ impl<W: Write> HtmlStage<W> {
             rewriter: HtmlRewriter::new(settings, OutputBuffer(Rc::clone(&output))),
             output,
             page,
+            opening: Some(Vec::new()),
             next,
+        }
+    }
+
+    /// Notes whether the document opens with a doctype (after a byte-order mark and white
+    /// space). lol_html could say so through a doctype handler, but with one it holds every
+    /// comment whole in memory; reading the first bytes here costs nothing.
+    fn sniff_doctype(&mut self, chunk: &[u8]) {
+        let Some(opening) = &mut self.opening else {
+            return;
+        };
+        let skip = |b: &u8| b.is_ascii_whitespace() || matches!(b, 0xef | 0xbb | 0xbf);
+        if opening.is_empty() {
+            opening.extend(chunk.iter().skip_while(|b| skip(b)).take(DOCTYPE.len()));
+        } else {
+            let more = DOCTYPE.len() - opening.len();
+            opening.extend(chunk.iter().take(more));
+        }
+        let known =
+            opening.len() == DOCTYPE.len() || !DOCTYPE.starts_with(&opening.to_ascii_lowercase());
+        if known {
+            if opening.eq_ignore_ascii_case(DOCTYPE) {
+                self.page.document.set(true);
+            }
+            self.opening = None;
         }
     }
 
@@ -211,8 +311,7 @@ impl<W: Write> HtmlStage<W> {
         self.next.write_all(&rest)?;
         let outcome = HtmlOutcome {
             rewrites: page.rewrites.get(),
-            injected: page.injected.get(),
-            next_data_over_cap: page.next_data_over_cap.get(),
+            injected: page.inject.get() == Inject::Done,
         };
         Ok((self.next, outcome))
     }
@@ -220,6 +319,7 @@ impl<W: Write> HtmlStage<W> {
 
 impl<W: Write> Write for HtmlStage<W> {
     fn write(&mut self, chunk: &[u8]) -> io::Result<usize> {
+        self.sniff_doctype(chunk);
         if let Some(sightings) = &self.page.sightings {
             sightings.borrow_mut().scan(chunk);
         }
@@ -257,9 +357,7 @@ pub(crate) fn parse_only<'a>(
         }
         settings = settings.append_element_content_handler((selector, idle));
     }
-    settings = settings
-        .append_document_content_handler(doctype!(|_| Ok(())))
-        .append_document_content_handler(end!(|_| Ok(())));
+    settings = settings.append_document_content_handler(end!(|_| Ok(())));
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
     for piece in pieces {
         rewriter.write(piece)?;
@@ -296,6 +394,32 @@ fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
         Ok(())
     }));
 
+    // Elements whose resource the browser checks against `integrity`: marked to pass through
+    // untouched, whatever form their URL takes (after the universal reading pointed an
+    // absolute one at the proxy). A `<base>` naming another site is noted first.
+    let (urls, base_page) = (options.urls.clone(), Rc::clone(page));
+    handlers.push(element!("base[href]", move |el: &mut Element| {
+        let href = el.get_attribute("href").unwrap_or_default();
+        base_page.base_elsewhere.set(leaves_the_proxy(&href, &urls));
+        Ok(())
+    }));
+    for (selector, attribute) in [
+        ("script[integrity][src]", "src"),
+        ("link[integrity][href]", "href"),
+    ] {
+        let (urls, page) = (options.urls.clone(), Rc::clone(page));
+        handlers.push(element!(selector, move |el: &mut Element| {
+            if attribute == "href" && !link_checks_integrity(el) {
+                return Ok(());
+            }
+            let url = el.get_attribute(attribute).unwrap_or_default();
+            if comes_through_the_proxy(&url, &urls, page.base_elsewhere.get()) {
+                let _ = el.set_attribute(attribute, &mark_verbatim(&url));
+            }
+            Ok(())
+        }));
+    }
+
     // <meta http-equiv="refresh" content="0; url=...">, og:url, twitter:image and the like; a
     // policy in <meta http-equiv="content-security-policy"> is kept consistent, and what it
     // pins by hash is locked from here on.
@@ -314,28 +438,43 @@ fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
     }));
 
     // Inline script and style text, and the markup inside <noscript> (which lol_html reads as
-    // text). A nonce, and whether the script is Next.js data, are read from the start tag,
-    // before the element's text.
+    // text). A nonce, and what a script's text is, are read from the start tag, before the
+    // element's text.
     for element in ["script", "style"] {
-        let page = Rc::clone(page);
-        let (urls, cap) = (options.urls.clone(), options.next_data_cap);
+        let (page, nextjs) = (Rc::clone(page), options.nextjs);
         handlers.push(element!(element, move |el: &mut Element| {
-            page.nonce.set(el.has_attribute("nonce"));
-            let next_data = cap.filter(|_| {
-                element == "script" && el.get_attribute("id").as_deref() == Some(NEXT_DATA_ID)
-            });
-            *page.next_data.borrow_mut() = next_data.map(|cap| NextData::new(urls.clone(), cap));
+            *page.nonce.borrow_mut() = el.get_attribute("nonce");
+            let kind = if element != "script" {
+                ScriptKind::Code
+            } else if nextjs && el.get_attribute("id").as_deref() == Some(NEXT_DATA_ID) {
+                ScriptKind::NextData
+            } else if el
+                .get_attribute("type")
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("importmap"))
+            {
+                ScriptKind::ImportMap
+            } else {
+                ScriptKind::Code
+            };
+            page.script.set(kind);
             Ok(())
         }));
     }
     for element in ["script", "style", "noscript"] {
         let page = Rc::clone(page);
-        // With the Next.js post-processor, scripts also carry flight data (see `nextjs`).
-        let urls = match (element, options.next_data_cap) {
-            ("script", Some(_)) => options.urls.clone().with_quoted_hosts(),
+        // With the Next.js post-processor, scripts also carry flight data, and
+        // `__NEXT_DATA__` bare hosts in JSON strings (see `nextjs`).
+        let urls = match (element, options.nextjs) {
+            ("script", true) => options.urls.clone().with_quoted_hosts(),
             _ => options.urls.clone(),
         };
-        let inline = RefCell::new(InlineText::new(urls));
+        let inline = InlineReaders {
+            code: RefCell::new(InlineText::new(urls)),
+            next_data: RefCell::new(InlineText::new(
+                options.urls.clone().with_json_string_hosts(),
+            )),
+            import_map: RefCell::new(ImportMap::new(options.urls.clone())),
+        };
         handlers.push(text!(element, move |chunk: &mut TextChunk| {
             rewrite_inline(chunk, element, &inline, &page);
             Ok(())
@@ -349,127 +488,219 @@ fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
             Ok(())
         }));
     }
-    if let Some(tag) = &options.inject {
-        for (selector, tag) in [("head", tag.clone()), ("body", tag.clone())] {
-            // <head> first; a document without one gets the tag at the start of <body>.
-            let page = Rc::clone(page);
-            handlers.push(element!(selector, move |el: &mut Element| {
-                if !page.injected.replace(true) {
-                    el.prepend(&tag, ContentType::Html);
-                }
-                Ok(())
-            }));
+    let charset_page = Rc::clone(page);
+    handlers.push(element!("meta", move |el: &mut Element| {
+        if let Some(utf8) = declared_charset_is_utf8(el) {
+            charset_page.utf8.set(utf8);
         }
+        Ok(())
+    }));
+    if let Some(injection) = &options.inject {
+        handlers.extend(injection_handlers(injection, page));
     }
     handlers
 }
 
-/// One piece of an inline element's text: held for the Next.js post-processor, left alone
-/// where the page's policy pins it by hash, else rewritten as it streams.
-fn rewrite_inline(chunk: &mut TextChunk, element: &str, inline: &RefCell<InlineText>, page: &Page) {
-    let last = chunk.last_in_text_node();
-    if element == "script"
-        && let Some(next_data) = page.next_data.borrow_mut().as_mut()
-    {
-        match next_data.push(chunk.as_str(), last) {
-            Piece::Held => chunk.remove(),
-            Piece::Write(text, rewrites) => {
-                chunk.set_str(text);
-                page.add_rewrites(rewrites);
+/// The handlers that place the injected tag: after a `<meta>` declaring the charset that opens
+/// `<head>`, else at the start of `<head>`; before `</head>` in an empty head; at the start of
+/// `<body>` in a document without a `<head>` (the document's end is the stage's own).
+fn injection_handlers(injection: &Injection, page: &Rc<Page>) -> Vec<Handler> {
+    let mut handlers = Vec::new();
+    let (tag, head_page) = (injection.clone(), Rc::clone(page));
+    handlers.push(element!("head", move |el: &mut Element| {
+        if head_page.inject.get() != Inject::Waiting {
+            return Ok(());
+        }
+        head_page.inject.set(Inject::InHead);
+        let (tag, page) = (tag.clone(), Rc::clone(&head_page));
+        // An element without an end tag in the source (an implied </head>) has no handler.
+        if let Some(handlers) = el.end_tag_handlers() {
+            handlers.push(Box::new(move |end| {
+                if page.inject.get() == Inject::InHead
+                    && let Some(tag) = page.take_tag(&tag)
+                {
+                    end.before(&tag, ContentType::Html);
+                }
+                Ok(())
+            }));
+        }
+        Ok(())
+    }));
+    let (tag, first_page) = (injection.clone(), Rc::clone(page));
+    handlers.push(element!("head > *", move |el: &mut Element| {
+        if first_page.inject.get() != Inject::InHead {
+            return Ok(());
+        }
+        // The charset `<meta>` handler ran first: the tag knows the document's charset.
+        let declares_charset = declared_charset_is_utf8(el).is_some();
+        if let Some(tag) = first_page.take_tag(&tag) {
+            if declares_charset {
+                el.after(&tag, ContentType::Html);
+            } else {
+                el.before(&tag, ContentType::Html);
             }
         }
-        if last && next_data.overflowed() {
-            page.next_data_over_cap.set(true);
+        Ok(())
+    }));
+    let (tag, body_page) = (injection.clone(), Rc::clone(page));
+    handlers.push(element!("body", move |el: &mut Element| {
+        if let Some(tag) = body_page.take_tag(&tag) {
+            el.prepend(&tag, ContentType::Html);
         }
-        return;
-    }
-    let locks = page.locks.get();
-    let pinned = match element {
-        "script" => locks.scripts,
-        "style" => locks.styles,
-        _ => false,
+        Ok(())
+    }));
+    handlers
+}
+
+/// Whether a `<meta>` declares the document's charset, and if so whether it is UTF-8.
+fn declared_charset_is_utf8(el: &Element) -> Option<bool> {
+    let label = match el.get_attribute("charset") {
+        Some(label) => label,
+        None => {
+            let equiv = el.get_attribute("http-equiv")?;
+            if !equiv.trim().eq_ignore_ascii_case("content-type") {
+                return None;
+            }
+            let content = el.get_attribute("content")?;
+            super::charset_parameter(&content)?.to_owned()
+        }
     };
-    // A nonce allows the element whatever its text.
-    if pinned && !page.nonce.get() {
+    let encoding = encoding_rs::Encoding::for_label(label.trim().as_bytes())?;
+    Some(encoding == encoding_rs::UTF_8)
+}
+
+/// The readers of one inline element kind's text, one per kind of text.
+struct InlineReaders {
+    code: RefCell<InlineText>,
+    next_data: RefCell<InlineText>,
+    import_map: RefCell<ImportMap>,
+}
+
+/// One piece of an inline element's text: left alone where the page's policy pins it by hash,
+/// else rewritten as it streams (Next.js data with its bare hosts, an import map held and
+/// read whole).
+fn rewrite_inline(chunk: &mut TextChunk, element: &str, inline: &InlineReaders, page: &Page) {
+    let last = chunk.last_in_text_node();
+    let pinned = {
+        let locks = page.locks.borrow();
+        let nonce = page.nonce.borrow();
+        match element {
+            "script" => locks.scripts.pins(nonce.as_deref()),
+            "style" => locks.styles.pins(nonce.as_deref()),
+            _ => false,
+        }
+    };
+    if pinned {
         return;
     }
-    let (text, rewrites) = inline.borrow_mut().rewrite(chunk.as_str(), last);
+    let kind = match element {
+        "script" => page.script.get(),
+        _ => ScriptKind::Code,
+    };
+    let (text, rewrites) = match kind {
+        ScriptKind::Code => inline.code.borrow_mut().rewrite(chunk.as_str(), last),
+        ScriptKind::NextData => inline.next_data.borrow_mut().rewrite(chunk.as_str(), last),
+        ScriptKind::ImportMap => {
+            let mut map = inline.import_map.borrow_mut();
+            match map.push(chunk.as_str(), last, page.base_elsewhere.get()) {
+                Some(written) => written,
+                None => {
+                    chunk.remove();
+                    return;
+                }
+            }
+        }
+    };
     chunk.set_str(text);
     page.add_rewrites(rewrites);
 }
 
-/// The element's URL-valued attributes ([`URL_ATTRIBUTES`]) and its `style` (unless the
-/// page's policy pins style attributes by hash). On an element with `integrity` the URL is
-/// pointed at the proxy with the verbatim marker, so the resource arrives with the bytes its
-/// hash was made of.
+/// The element's attributes, each read as [`Reading`] says: URL attributes, `style` (unless the
+/// page's policy pins style attributes by hash), `data-*`, and any other whose whole value is a
+/// URL on the origin host.
 fn rewrite_attributes(el: &mut Element, urls: &UrlRewriter, page: &Page) {
-    let styles_pinned = page.locks.get().style_attributes;
+    let styles_pinned = page.locks.borrow().style_attributes;
     // Of repeated attributes the first is the one browsers keep and the one `set_attribute`
-    // changes, so a name is looked at once: bit i stands for `URL_ATTRIBUTES[i]`, the next
-    // for `style`.
-    let mut seen = 0u32;
+    // changes, so a name is looked at once.
+    let mut seen: Vec<String> = Vec::new();
     let mut changes: Vec<(String, String)> = Vec::new();
-    let mut verbatim = false;
     for attribute in el.attributes() {
         let name = attribute.name();
-        verbatim |= name == "integrity";
-        let Some(index) = URL_ATTRIBUTES
-            .iter()
-            .chain([&STYLE_ATTRIBUTE])
-            .position(|known| *known == name)
-        else {
-            continue;
-        };
-        let is_style = index == URL_ATTRIBUTES.len();
-        if seen & (1 << index) != 0 || (is_style && styles_pinned) {
+        if seen.contains(&name) {
             continue;
         }
-        seen |= 1 << index;
-        let value = attribute.value();
-        let rewritten = if is_style {
-            urls.rewrite_text(&value)
+        let reading = if URL_ATTRIBUTES.contains(&name.as_str()) {
+            Reading::Url
+        } else if name == STYLE_ATTRIBUTE {
+            if styles_pinned {
+                continue;
+            }
+            Reading::Text
+        } else if name.starts_with("data-") {
+            Reading::Text
+        } else if READ_ELSEWHERE.contains(&name.as_str()) {
+            continue;
         } else {
-            urls.rewrite_attribute(&value)
+            Reading::WholeUrl
         };
-        if rewritten != value {
-            changes.push((name, rewritten.into_owned()));
+        if let Some(rewritten) = rewrite_value(&attribute.value(), urls, reading) {
+            changes.push((name.clone(), rewritten));
         }
+        seen.push(name);
     }
     for (name, rewritten) in changes {
-        let rewritten = if verbatim && matches!(name.as_str(), "src" | "href") {
-            mark_verbatim(&rewritten)
-        } else {
-            rewritten
-        };
         // The name came from the element itself, so it is a valid attribute name.
         let _ = el.set_attribute(&name, &rewritten);
         page.add_rewrites(1);
     }
 }
 
+/// An attribute value with its URLs rewritten as `reading` says, or `None` when nothing in it
+/// changes. The value is read with its character references decoded; what comes back is the
+/// value as written, with only the URLs replaced.
+fn rewrite_value(raw: &str, urls: &UrlRewriter, reading: Reading) -> Option<String> {
+    let decoded = Decoded::of(raw);
+    let text = decoded.as_ref().map_or(raw, |d| d.text.as_str());
+    let found = match reading {
+        Reading::Url => urls.find_all(text.as_bytes(), Context::Url, true),
+        Reading::Text => urls.find_all(text.as_bytes(), Context::Text, false),
+        Reading::WholeUrl if urls.is_origin_url(text) => {
+            urls.find_all(text.as_bytes(), Context::Url, false)
+        }
+        Reading::WholeUrl => return None,
+    };
+    if found.is_empty() {
+        return None;
+    }
+    let found = match &decoded {
+        Some(decoded) => found
+            .into_iter()
+            .map(|(range, replacement)| (decoded.raw_range(range), replacement))
+            .collect(),
+        None => found,
+    };
+    // Only ASCII was cut out (whole characters or references) and spliced in.
+    String::from_utf8(splice(raw.as_bytes(), &found).into_owned()).ok()
+}
+
 fn rewrite_text_attribute(el: &mut Element, name: &str, urls: &UrlRewriter, page: &Page) {
     if let Some(value) = el.get_attribute(name)
-        && let std::borrow::Cow::Owned(rewritten) = urls.rewrite_text(&value)
+        && let Some(rewritten) = rewrite_value(&value, urls, Reading::Text)
     {
         let _ = el.set_attribute(name, &rewritten);
         page.add_rewrites(1);
     }
 }
 
-/// `url` with [`VERBATIM_PARAMETER`] added to its query.
-///
-/// ```text
-/// https://proxy.example/app.js      -> https://proxy.example/app.js?sluice-verbatim=1
-/// https://proxy.example/a.css?v=2#x -> https://proxy.example/a.css?v=2&sluice-verbatim=1#x
-/// ```
-fn mark_verbatim(url: &str) -> String {
-    let (resource, fragment) = match url.split_once('#') {
-        Some((resource, fragment)) => (resource, Some(fragment)),
-        None => (url, None),
-    };
-    let separator = if resource.contains('?') { '&' } else { '?' };
-    let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
-    format!("{resource}{separator}{VERBATIM_PARAMETER}{fragment}")
+/// Whether a `<link>`'s `rel` makes the browser check its `integrity`.
+fn link_checks_integrity(el: &Element) -> bool {
+    el.get_attribute("rel").is_some_and(|rel| {
+        rel.split_ascii_whitespace().any(|token| {
+            ["stylesheet", "preload", "modulepreload"]
+                .iter()
+                .any(|kind| token.eq_ignore_ascii_case(kind))
+        })
+    })
 }
 
 #[cfg(test)]

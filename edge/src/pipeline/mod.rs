@@ -29,29 +29,32 @@ mod encoding;
 mod error;
 mod host_search;
 mod html;
+mod import_map;
 mod inline;
 mod kind;
 pub mod nextjs;
 #[doc(hidden)]
 pub mod parts;
+mod references;
 mod settings;
 mod sightings;
 mod text;
 mod url;
 mod utf16;
+mod verbatim;
 mod words;
 
 pub use encoding::Encoding;
 pub use error::PipelineError;
-pub use html::VERBATIM_PARAMETER;
 pub use kind::ContentKind;
 pub use settings::PipelineSettings;
-pub use url::UrlRewriter;
+pub use url::{Context, UrlRewriter};
+pub use verbatim::VERBATIM_PARAMETER;
 
 use csp::InlineLocks;
 use decode::Decoder;
 use encode::Encoder;
-use html::{HtmlOptions, HtmlOutcome, HtmlStage};
+use html::{HtmlOptions, HtmlOutcome, HtmlStage, Injection};
 use std::io::{self, Read, Write};
 use text::TextRewriter;
 use utf16::{ByteOrder, Utf16Html, Utf16Writer};
@@ -74,7 +77,7 @@ pub struct Params {
     inject_script: Option<String>,
     charset: Option<String>,
     locks: InlineLocks,
-    next_data_cap: Option<usize>,
+    nextjs: bool,
     settings: PipelineSettings,
     /// Off only for the reference the HTML stage's host gate is tested against
     /// ([`parts::process_reading_every_tag`]).
@@ -98,7 +101,7 @@ impl Params {
             inject_script: None,
             charset: None,
             locks: InlineLocks::default(),
-            next_data_cap: None,
+            nextjs: false,
             settings: PipelineSettings::new(),
             host_gate: true,
         }
@@ -151,11 +154,10 @@ impl Params {
         self
     }
 
-    /// Turns the Next.js post-processor on: `<script id="__NEXT_DATA__">` text is held (at most
-    /// `cap` bytes) and rewritten as JSON, and scripts' flight data has its bare hosts rewritten
-    /// (see [`nextjs`]).
-    pub fn with_nextjs(mut self, cap: usize) -> Self {
-        self.next_data_cap = Some(cap);
+    /// Turns the Next.js post-processor on: bare hosts in `<script id="__NEXT_DATA__">` JSON and
+    /// in scripts' flight data are rewritten as they stream (see [`nextjs`]).
+    pub fn with_nextjs(mut self) -> Self {
+        self.nextjs = true;
         self
     }
 
@@ -180,23 +182,6 @@ impl Params {
         &self.settings
     }
 
-    /// The injected tag. In a document that is not UTF-8 the browser would decode the script in
-    /// the document's encoding unless told otherwise (a UTF-16 page makes any script served
-    /// without a charset unreadable), so there the tag says `charset="utf-8"`.
-    fn script_tag(&self, document_is_utf8: bool) -> Option<String> {
-        let charset = if document_is_utf8 {
-            ""
-        } else {
-            r#" charset="utf-8""#
-        };
-        self.inject_script.as_deref().map(|src| {
-            format!(
-                r#"<script src="{}"{charset}></script>"#,
-                escape_attribute(src)
-            )
-        })
-    }
-
     fn html_encoding(&self) -> &'static encoding_rs::Encoding {
         self.charset
             .as_deref()
@@ -207,13 +192,18 @@ impl Params {
     pub(crate) fn html_options(&self) -> HtmlOptions {
         HtmlOptions {
             urls: self.urls.clone(),
-            inject: self.script_tag(self.html_encoding() == encoding_rs::UTF_8),
-            inject_in_utf16: self.script_tag(false),
+            // In a document that is not UTF-8 the browser would decode the script in the
+            // document's encoding unless told otherwise (a UTF-16 page makes any script served
+            // without a charset unreadable), so there the tag says `charset="utf-8"`.
+            inject: self.inject_script.as_deref().map(|src| Injection {
+                src: escape_attribute(src),
+                transcoded: false,
+            }),
             encoding: self.html_encoding(),
             adjust_charset: true,
             max_memory: self.settings.max_html_memory_bytes(),
-            locks: self.locks,
-            next_data_cap: self.next_data_cap,
+            locks: self.locks.clone(),
+            nextjs: self.nextjs,
             host_gate: self.host_gate,
         }
     }
@@ -236,9 +226,6 @@ pub struct Stats {
     pub injected: bool,
     /// Whether the body was copied untouched (unknown content coding, or content not rewritten).
     pub passed_through: bool,
-    /// A `__NEXT_DATA__` element was larger than its cap: it streamed with the ordinary rewrite,
-    /// its bare host names left as they were.
-    pub next_data_over_cap: bool,
 }
 
 /// Streams `origin_body` through decode, rewrite and re-encode into `out`.
@@ -300,7 +287,6 @@ pub fn process_response_streaming<R: Read, W: Write>(
     encoder.finish().map_err(chain)?.flush().map_err(chain)?;
     stats.rewrites = outcome.rewrites;
     stats.injected = outcome.injected;
-    stats.next_data_over_cap = outcome.next_data_over_cap;
     stats.bytes_out = sink.written;
     Ok(stats)
 }
@@ -401,8 +387,8 @@ fn copy_untouched<R: Read, W: Write>(
 
 /// The rewriting stage for the body's kind.
 enum Rewriter<W: Write> {
-    /// HTML before its first two bytes: a UTF-16 byte-order mark decides how the document is
-    /// read, over any header, as in browsers.
+    /// HTML before its first three bytes: a byte-order mark decides how the document is read,
+    /// over any header or `<meta>`, as in browsers (a UTF-8 mark under a UTF-16 label is UTF-8).
     HtmlStart {
         start: Vec<u8>,
         options: Box<HtmlOptions>,
@@ -417,7 +403,7 @@ impl<W: Write> Rewriter<W> {
     fn new(params: &Params, next: W) -> Self {
         match params.kind {
             ContentKind::Html => Rewriter::HtmlStart {
-                start: Vec::with_capacity(2),
+                start: Vec::with_capacity(BOM_BYTES),
                 options: Box::new(params.html_options()),
                 next: Some(next),
             },
@@ -425,8 +411,8 @@ impl<W: Write> Rewriter<W> {
         }
     }
 
-    /// Chooses the HTML stage by the document's first bytes (a UTF-16 byte-order mark, else
-    /// the charset), and hands it those bytes.
+    /// Chooses the HTML stage by the document's first bytes (a byte-order mark, else the
+    /// charset), and hands it those bytes.
     fn start_html(&mut self) -> io::Result<()> {
         let Rewriter::HtmlStart {
             start,
@@ -438,17 +424,33 @@ impl<W: Write> Rewriter<W> {
         };
         let start = std::mem::take(start);
         let next = next.take().expect("an HTML start is left once");
-        let order = ByteOrder::of_bom(&start).or_else(|| ByteOrder::of_encoding(options.encoding));
+        let utf8_mark = start.starts_with(UTF8_BOM);
+        let order = match utf8_mark {
+            true => None,
+            false => ByteOrder::of_bom(&start).or_else(|| ByteOrder::of_encoding(options.encoding)),
+        };
         *self = match order {
             Some(order) => {
                 let utf8 = HtmlOptions {
                     encoding: encoding_rs::UTF_8,
                     adjust_charset: false,
-                    inject: options.inject_in_utf16.clone(),
+                    inject: options.inject.clone().map(|inject| Injection {
+                        transcoded: true,
+                        ..inject
+                    }),
                     ..(**options).clone()
                 };
                 let html = HtmlStage::new(utf8, Utf16Writer::new(order, next));
                 Rewriter::Utf16Html(Box::new(Utf16Html::new(html, order)))
+            }
+            // The mark wins over the label and over any `<meta>` that follows.
+            None if utf8_mark => {
+                let utf8 = HtmlOptions {
+                    encoding: encoding_rs::UTF_8,
+                    adjust_charset: false,
+                    ..(**options).clone()
+                };
+                Rewriter::Html(Box::new(HtmlStage::new(utf8, next)))
             }
             None => Rewriter::Html(Box::new(HtmlStage::new((**options).clone(), next))),
         };
@@ -477,9 +479,9 @@ impl<W: Write> Write for Rewriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Rewriter::HtmlStart { start, .. } => {
-                let take = (2 - start.len()).min(buf.len());
+                let take = (BOM_BYTES - start.len()).min(buf.len());
                 start.extend_from_slice(&buf[..take]);
-                if start.len() == 2 {
+                if start.len() == BOM_BYTES {
                     self.start_html()?;
                     self.write_all(&buf[take..])?;
                 }
@@ -500,6 +502,10 @@ impl<W: Write> Write for Rewriter<W> {
         }
     }
 }
+
+/// The longest byte-order mark: UTF-8's.
+const BOM_BYTES: usize = 3;
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// The client end of the pipeline: counts bytes and tags failures as the client's.
 struct ClientSink<'a, W> {
@@ -522,6 +528,22 @@ impl<W: Write> Write for ClientSink<'_, W> {
             .flush()
             .map_err(|e| PipelineError::Client(e).into())
     }
+}
+
+/// The `charset` parameter of a `Content-Type` value (or a `<meta http-equiv>`'s content),
+/// unquoted.
+///
+/// ```
+/// use sluice_edge::pipeline::charset_parameter;
+/// assert_eq!(charset_parameter("text/html; Charset='utf-8'"), Some("utf-8"));
+/// ```
+pub fn charset_parameter(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches(['"', '\'']))
+    })
 }
 
 fn escape_attribute(value: &str) -> String {

@@ -4,7 +4,7 @@
 //! but not yet be decided) are held back and carried over to the next write, so a URL split across
 //! origin chunks is still found and memory stays at one chunk plus a few dozen bytes.
 
-use super::url::{Scan, UrlRewriter, lowercase};
+use super::url::{Scan, UrlRewriter};
 use std::io::{self, Write};
 
 /// Replaces the origin's URLs in a byte stream and writes the result to `next`.
@@ -37,10 +37,9 @@ impl<W: Write> TextRewriter<W> {
 
     /// Writes what is decided of `buf` and returns how much of it that was.
     fn emit(&mut self, buf: &[u8], complete: bool) -> io::Result<usize> {
-        let lower = lowercase(buf);
         let mut copied = 0;
         loop {
-            match self.urls.scan(&lower, copied, complete) {
+            match self.urls.scan(buf, copied, complete) {
                 Scan::Found(m) => {
                     self.next.write_all(&buf[copied..m.start])?;
                     self.next.write_all(self.urls.replacement(m.form))?;

@@ -4,14 +4,17 @@
 //! `<script>`/`<style>` text and HTML attribute values. It looks for the origin host (see
 //! [`HostFinder`]) and then reads a few bytes on each side:
 //!
-//! | found                         | becomes                        |
-//! |-------------------------------|--------------------------------|
-//! | `https://host`, `http://host` | `{scheme}://{proxy}`           |
-//! | `//host`                      | `//{proxy}`                    |
-//! | `https:\/\/host` (JSON)       | `{scheme}:\/\/{proxy}`         |
-//! | `\/\/host` (JSON)             | `\/\/{proxy}`                  |
-//! | `host:8443` (any of the above)| the port is dropped with it    |
+//! | found (any letter case)                          | becomes                               |
+//! |--------------------------------------------------|---------------------------------------|
+//! | `https://host`, `http://host`, `//host`          | `{scheme}://{proxy}`, `//{proxy}`     |
+//! | `https:\/\/host`, `\/\/host` (JSON)              | `{scheme}:\/\/{proxy}`, `\/\/{proxy}` |
+//! | `https:\u002F\u002Fhost`, `\u002F\u002Fhost` (JSON, JavaScript) | the same, with `\u002F`   |
+//! | `https%3A%2F%2Fhost`, `%2F%2Fhost` (a URL inside a URL) | the same, percent-encoded       |
+//! | `https%253A%252F%252Fhost`, `%252F%252Fhost` (encoded twice) | the same, encoded twice    |
+//! | `https:\\host`, `/\host`, ... (where a value is read as a URL: see [`Context::Url`]) | `{scheme}://{proxy}`, `//{proxy}` |
+//! | `host:8443` (any of the above)                   | the port is dropped with it           |
 //! | `\"host` (opt-in, [`UrlRewriter::with_quoted_hosts`]) | `\"{proxy}`: Next.js flight data |
+//! | `"host` (opt-in, [`UrlRewriter::with_json_string_hosts`]) | `"{proxy}`: a JSON string that starts with the host |
 //!
 //! Hosts match in any letter case (`https://WWW.Publisher.Example/` is the same URL) and with
 //! the trailing dot of a fully qualified name (`https://www.publisher.example./a`), and they match
@@ -22,15 +25,18 @@
 //! with no `//`) is rewritten only where the whole value is a URL: see
 //! [`UrlRewriter::rewrite_attribute`].
 //!
-//! Matching runs on a lowercased copy of the text, made once per buffer; what is not replaced is
-//! copied from the original bytes.
+//! Matching reads the text as it is, folding letter case as it compares (the host search folds
+//! it too), so no lowercased copy is made; what is not replaced is copied from the original
+//! bytes. Forms not in the table are left as they are: a host whose
+//! letters are percent-encoded (`www%2Epublisher.example`), URLs encoded three times or more, and
+//! JavaScript string escapes other than `\u002F` (`\x2F`). HTML character references are decoded
+//! before matching where HTML allows them (attribute values: see the HTML stage).
 
 use super::host_search::HostFinder;
-use super::words;
 use std::borrow::Cow;
 
-/// The longest scheme-and-slashes run that can stand before the host: `https:\/\/`.
-pub(crate) const MAX_PREFIX: usize = br"https:\/\/".len();
+/// The longest scheme-and-separator run that can stand before the host: `https%253A%252F%252F`.
+pub(crate) const MAX_PREFIX: usize = b"https%253a%252f%252f".len();
 /// Bytes after the host that decide a match: a `:` and up to five port digits, then one more.
 pub(crate) const MAX_SUFFIX: usize = 7;
 
@@ -42,15 +48,79 @@ pub(crate) struct Match {
     pub form: Form,
 }
 
+/// How the two slashes before a host are written, and the colon after a scheme with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slashes {
+    /// `//`.
+    Plain,
+    /// `\/\/`, JSON's escaped slashes.
+    JsonEscaped,
+    /// `\u002F\u002F`, JSON's and JavaScript's Unicode escapes.
+    UnicodeEscaped,
+    /// `%2F%2F` (the scheme's colon `%3A`): a URL inside another URL's query.
+    Percent,
+    /// `%252F%252F` (the colon `%253A`): encoded twice, a return URL inside a return URL.
+    DoublePercent,
+    /// Any two of `/` and `\` but `//`: browsers read a backslash as a slash in an http(s) URL.
+    /// Only where a value is read as a URL ([`Context::Url`]); the replacement uses `//`.
+    Backslashed,
+}
+
+/// Every way of writing the slashes, with the text that stands for them (in lower case) and the
+/// scheme's colon that goes with it; [`Slashes::Backslashed`] is matched apart.
+const WRITTEN_SLASHES: [(Slashes, &[u8], &[u8]); 5] = [
+    (Slashes::Plain, b"//", b":"),
+    (Slashes::JsonEscaped, br"\/\/", b":"),
+    (Slashes::UnicodeEscaped, br"\u002f\u002f", b":"),
+    (Slashes::Percent, b"%2f%2f", b"%3a"),
+    (Slashes::DoublePercent, b"%252f%252f", b"%253a"),
+];
+
+impl Slashes {
+    /// How the replacement writes the colon and the slashes.
+    fn written(self) -> (&'static str, &'static str) {
+        match self {
+            Slashes::Plain | Slashes::Backslashed => (":", "//"),
+            Slashes::JsonEscaped => (":", r"\/\/"),
+            Slashes::UnicodeEscaped => (":", r"\u002F\u002F"),
+            Slashes::Percent => ("%3A", "%2F%2F"),
+            Slashes::DoublePercent => ("%253A", "%252F%252F"),
+        }
+    }
+}
+
 /// The shape a URL was found in, which decides its replacement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Form {
-    Absolute,
-    ProtocolRelative,
-    EscapedAbsolute,
-    EscapedProtocolRelative,
+    /// `https://host`, in any of the ways of writing the slashes.
+    Absolute(Slashes),
+    /// `//host`, likewise.
+    ProtocolRelative(Slashes),
     /// A bare host opening a JSON string inside a JavaScript string: `\"host`.
     EscapedQuotedHost,
+    /// A bare host opening a JSON string: `"host`.
+    QuotedHost,
+}
+
+/// How a text is read, which decides whether a backslash can stand for a slash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// Text in which a backslash is an escape (JavaScript, CSS, JSON, inline script and style
+    /// text, attributes that hold text): `\/` is one slash.
+    Text,
+    /// A value the browser reads as a URL (a URL-valued attribute, `Location`, `Link`): a
+    /// backslash is a slash there, so `https:\\host` and `/\host` are the publisher's URLs.
+    Url,
+}
+
+/// Which bare hosts (with no slashes before them) are rewritten besides URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BareHosts {
+    None,
+    /// `\"host`: flight data.
+    EscapedQuoted,
+    /// `"host` where the quote is not escaped: JSON strings.
+    Quoted,
 }
 
 /// What a scan of a buffer found next.
@@ -77,27 +147,40 @@ pub(crate) enum Scan {
 pub struct UrlRewriter {
     /// The origin host (in lower case) and how it is found.
     finder: HostFinder,
-    absolute: Vec<u8>,
-    protocol_relative: Vec<u8>,
-    escaped_absolute: Vec<u8>,
-    escaped_protocol_relative: Vec<u8>,
-    escaped_quoted_host: Vec<u8>,
     proxy_host: String,
-    quoted_hosts: bool,
+    /// `{scheme}://{proxy host}`.
+    absolute: Vec<u8>,
+    /// The replacement of every form, made once ([`Self::replacement`]).
+    replacements: Vec<(Form, Vec<u8>)>,
+    bare_hosts: BareHosts,
 }
 
 impl UrlRewriter {
     /// A rewriter from `origin_host` (e.g. `www.publisher.example`) to `proxy_scheme://proxy_host`.
     pub fn new(origin_host: &str, proxy_scheme: &str, proxy_host: &str) -> Self {
+        let mut replacements = Vec::new();
+        for (slashes, _, _) in WRITTEN_SLASHES {
+            let (colon, written) = slashes.written();
+            replacements.push((
+                Form::Absolute(slashes),
+                format!("{proxy_scheme}{colon}{written}{proxy_host}").into_bytes(),
+            ));
+            replacements.push((
+                Form::ProtocolRelative(slashes),
+                format!("{written}{proxy_host}").into_bytes(),
+            ));
+        }
+        replacements.push((
+            Form::EscapedQuotedHost,
+            format!(r#"\"{proxy_host}"#).into_bytes(),
+        ));
+        replacements.push((Form::QuotedHost, format!(r#""{proxy_host}"#).into_bytes()));
         UrlRewriter {
             finder: HostFinder::new(origin_host.as_bytes()),
             absolute: format!("{proxy_scheme}://{proxy_host}").into_bytes(),
-            protocol_relative: format!("//{proxy_host}").into_bytes(),
-            escaped_absolute: format!(r"{proxy_scheme}:\/\/{proxy_host}").into_bytes(),
-            escaped_protocol_relative: format!(r"\/\/{proxy_host}").into_bytes(),
-            escaped_quoted_host: format!(r#"\"{proxy_host}"#).into_bytes(),
             proxy_host: proxy_host.to_owned(),
-            quoted_hosts: false,
+            replacements,
+            bare_hosts: BareHosts::None,
         }
     }
 
@@ -115,7 +198,25 @@ impl UrlRewriter {
     /// );
     /// ```
     pub fn with_quoted_hosts(mut self) -> Self {
-        self.quoted_hosts = true;
+        self.bare_hosts = BareHosts::EscapedQuoted;
+        self
+    }
+
+    /// Also rewrites a bare host that opens a JSON string (`"www.publisher.example/a"`): the
+    /// Next.js Pages Router's `__NEXT_DATA__` carries host names so. In JSON a quote that is
+    /// directly followed by a host name always opens a string (after a closing quote only `,`,
+    /// `:`, `}`, `]` or space may come), so this needs no parser and streams like any text.
+    ///
+    /// ```
+    /// use sluice_edge::pipeline::UrlRewriter;
+    /// let urls = UrlRewriter::new("www.publisher.example", "https", "proxy.example").with_json_string_hosts();
+    /// assert_eq!(
+    ///     urls.rewrite_text(r#"{"hostname":"www.publisher.example","n":[1,2],"t":"see www.publisher.example"}"#),
+    ///     r#"{"hostname":"proxy.example","n":[1,2],"t":"see www.publisher.example"}"#
+    /// );
+    /// ```
+    pub fn with_json_string_hosts(mut self) -> Self {
+        self.bare_hosts = BareHosts::Quoted;
         self
     }
 
@@ -147,33 +248,38 @@ impl UrlRewriter {
     }
 
     pub(crate) fn replacement(&self, form: Form) -> &[u8] {
-        match form {
-            Form::Absolute => &self.absolute,
-            Form::ProtocolRelative => &self.protocol_relative,
-            Form::EscapedAbsolute => &self.escaped_absolute,
-            Form::EscapedProtocolRelative => &self.escaped_protocol_relative,
-            Form::EscapedQuotedHost => &self.escaped_quoted_host,
-        }
+        let form = match form {
+            Form::Absolute(Slashes::Backslashed) => Form::Absolute(Slashes::Plain),
+            Form::ProtocolRelative(Slashes::Backslashed) => Form::ProtocolRelative(Slashes::Plain),
+            form => form,
+        };
+        self.replacements
+            .iter()
+            .find(|(f, _)| *f == form)
+            .map(|(_, bytes)| bytes.as_slice())
+            .unwrap_or(&self.absolute)
     }
 
-    /// Finds the next URL in `buf[from..]`; `lower` is `buf` lowercased (see [`lowercase`]).
-    /// `complete` says whether `buf` is the whole text; when it is not, a host too close to the
-    /// end to decide is reported through [`Scan::Until`].
-    pub(crate) fn scan(&self, lower: &[u8], from: usize, complete: bool) -> Scan {
+    /// Finds the next URL in `text[from..]`. `complete` says whether `text` is the whole text;
+    /// when it is not, a host too close to the end to decide is reported through
+    /// [`Scan::Until`].
+    pub(crate) fn scan(&self, text: &[u8], from: usize, complete: bool) -> Scan {
+        self.scan_in(text, from, complete, Context::Text)
+    }
+
+    fn scan_in(&self, text: &[u8], from: usize, complete: bool, context: Context) -> Scan {
         let undecided = |at: usize| Scan::Until {
             safe: at.saturating_sub(MAX_PREFIX).max(from),
         };
         let mut cursor = from;
-        while let Some(at) = self.finder.find(lower, cursor) {
+        while let Some(at) = self.finder.find(text, cursor) {
             let after = at + self.finder.len();
-            match host_end(&lower[after..], complete) {
+            match host_end(&text[after..], complete) {
                 HostEnd::Undecided => return undecided(at),
                 HostEnd::No => {}
                 HostEnd::Yes(suffix) => {
-                    let found = prefix_before(&lower[..at]).or_else(|| {
-                        (self.quoted_hosts && lower[..at].ends_with(br#"\""#))
-                            .then_some((2, Form::EscapedQuotedHost))
-                    });
+                    let found = prefix_before(&text[..at], context)
+                        .or_else(|| self.bare_host_before(&text[..at]));
                     if let Some((prefix, form)) = found
                         && at - prefix >= from
                     {
@@ -188,13 +294,24 @@ impl UrlRewriter {
             cursor = at + 1;
         }
         if complete {
-            Scan::Until { safe: lower.len() }
+            Scan::Until { safe: text.len() }
         } else {
             undecided(
-                lower
-                    .len()
+                text.len()
                     .saturating_sub(self.finder.len() + MAX_SUFFIX - 1),
             )
+        }
+    }
+
+    /// The quote before a bare host, where this rewriter reads bare hosts.
+    fn bare_host_before(&self, before: &[u8]) -> Option<(usize, Form)> {
+        match self.bare_hosts {
+            BareHosts::None => None,
+            BareHosts::EscapedQuoted => before
+                .ends_with(br#"\""#)
+                .then_some((2, Form::EscapedQuotedHost)),
+            BareHosts::Quoted => (before.ends_with(b"\"") && !before.ends_with(br#"\""#))
+                .then_some((1, Form::QuotedHost)),
         }
     }
 
@@ -209,22 +326,47 @@ impl UrlRewriter {
     /// );
     /// ```
     pub fn rewrite_bytes<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
-        let lower = lowercase(bytes);
-        let mut out: Option<Vec<u8>> = None;
-        let mut copied = 0;
-        while let Scan::Found(m) = self.scan(&lower, copied, true) {
-            let out = out.get_or_insert_with(|| Vec::with_capacity(bytes.len() + 64));
-            out.extend_from_slice(&bytes[copied..m.start]);
-            out.extend_from_slice(self.replacement(m.form));
-            copied = m.end;
+        self.rewrite_bytes_in(bytes, Context::Text)
+    }
+
+    /// [`rewrite_bytes`](Self::rewrite_bytes), read as `context` says.
+    ///
+    /// ```
+    /// use sluice_edge::pipeline::{Context, UrlRewriter};
+    /// let urls = UrlRewriter::new("www.publisher.example", "https", "proxy.example");
+    /// assert_eq!(&*urls.rewrite_bytes_in(br"/\www.publisher.example/x", Context::Url), b"//proxy.example/x");
+    /// assert_eq!(&*urls.rewrite_bytes_in(br"/\www.publisher.example/x", Context::Text), br"/\www.publisher.example/x");
+    /// ```
+    pub fn rewrite_bytes_in<'a>(&self, bytes: &'a [u8], context: Context) -> Cow<'a, [u8]> {
+        splice(bytes, &self.find_all(bytes, context, false))
+    }
+
+    /// Every URL of the origin host in complete `bytes`, in order, with what replaces it; with
+    /// `bare_start`, also the bare host that opens them (a URL-valued attribute).
+    pub(crate) fn find_all(
+        &self,
+        bytes: &[u8],
+        context: Context,
+        bare_start: bool,
+    ) -> Vec<(std::ops::Range<usize>, &[u8])> {
+        let mut found = Vec::new();
+        let mut from = 0;
+        // Where the host ends does not depend on letter case (`host_end` reads punctuation,
+        // digits and whether a byte could continue a name).
+        if bare_start
+            && bytes
+                .get(..self.finder.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(self.finder.host()))
+            && let HostEnd::Yes(suffix) = host_end(&bytes[self.finder.len()..], true)
+        {
+            from = self.finder.len() + suffix;
+            found.push((0..from, self.proxy_host.as_bytes()));
         }
-        match out {
-            None => Cow::Borrowed(bytes),
-            Some(mut out) => {
-                out.extend_from_slice(&bytes[copied..]);
-                Cow::Owned(out)
-            }
+        while let Scan::Found(m) = self.scan_in(bytes, from, true, context) {
+            found.push((m.start..m.end, self.replacement(m.form)));
+            from = m.end;
         }
+        found
     }
 
     /// Rewrites every URL of the origin host in a complete text.
@@ -239,36 +381,56 @@ impl UrlRewriter {
     }
 
     /// Rewrites a URL-valued attribute: everything [`rewrite_text`](Self::rewrite_text) does,
-    /// plus a value that starts with the bare host (`www.publisher.example/path`).
+    /// read as a URL ([`Context::Url`]: a backslash is a slash), plus a value that starts with
+    /// the bare host (`www.publisher.example/path`).
     pub fn rewrite_attribute<'a>(&self, value: &'a str) -> Cow<'a, str> {
-        // Where the host ends does not depend on letter case (`host_end` reads punctuation,
-        // digits and whether a byte could continue a name), so the value needs no lowercased
-        // copy.
-        let opens_with_host = value
-            .as_bytes()
-            .get(..self.finder.len())
-            .is_some_and(|start| start.eq_ignore_ascii_case(self.finder.host()));
-        if opens_with_host
-            && let HostEnd::Yes(suffix) = host_end(&value.as_bytes()[self.finder.len()..], true)
-        {
-            let rest = &value[self.finder.len() + suffix..];
-            return Cow::Owned(format!("{}{}", self.proxy_host, self.rewrite_text(rest)));
+        let found = self.find_all(value.as_bytes(), Context::Url, true);
+        match splice(value.as_bytes(), &found) {
+            Cow::Borrowed(_) => Cow::Borrowed(value),
+            // Only ASCII was cut out and spliced in, so the text stays UTF-8.
+            Cow::Owned(out) => {
+                Cow::Owned(String::from_utf8(out).expect("ASCII splices keep UTF-8 valid"))
+            }
         }
-        self.rewrite_text(value)
     }
 
-    /// Whether `value` is a URL on the origin host (absolute, protocol-relative or, for a
-    /// whole URL-valued attribute, starting with the bare host).
+    /// Whether `value`, as a whole, is a URL on the origin host: absolute or
+    /// protocol-relative in any of the ways of writing the slashes, from its first byte (spaces
+    /// around it aside). What the HTML stage asks of an attribute it does not otherwise read
+    /// (`itemid`, `data-href`).
+    ///
+    /// ```
+    /// use sluice_edge::pipeline::UrlRewriter;
+    /// let urls = UrlRewriter::new("www.publisher.example", "https", "proxy.example");
+    /// assert!(urls.is_origin_url(" https://www.publisher.example/a "));
+    /// assert!(!urls.is_origin_url("see https://www.publisher.example/a"));
+    /// assert!(!urls.is_origin_url("https://cdn.example/?u=https://www.publisher.example/"));
+    /// ```
     pub fn is_origin_url(&self, value: &str) -> bool {
-        self.rewrite_attribute(value) != value
+        matches!(
+            self.scan_in(value.trim_ascii().as_bytes(), 0, true, Context::Url),
+            Scan::Found(Match { start: 0, .. })
+        )
     }
 }
 
-/// `bytes` in ASCII lower case: what the matcher searches.
-pub(crate) fn lowercase(bytes: &[u8]) -> Vec<u8> {
-    let mut lower = bytes.to_vec();
-    words::make_lowercase(&mut lower);
-    lower
+/// `bytes` with each range replaced (ranges in order, not overlapping).
+pub(crate) fn splice<'a>(
+    bytes: &'a [u8],
+    found: &[(std::ops::Range<usize>, &[u8])],
+) -> Cow<'a, [u8]> {
+    if found.is_empty() {
+        return Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    let mut copied = 0;
+    for (range, replacement) in found {
+        out.extend_from_slice(&bytes[copied..range.start]);
+        out.extend_from_slice(replacement);
+        copied = range.end;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    Cow::Owned(out)
 }
 
 enum HostEnd {
@@ -325,29 +487,31 @@ fn host_end(rest: &[u8], complete: bool) -> HostEnd {
 }
 
 /// Reads the scheme and slashes that stand before a host: how many bytes they take and the form.
-fn prefix_before(before: &[u8]) -> Option<(usize, Form)> {
-    let (slashes, escaped) = if before.ends_with(br"\/\/") {
-        (4, true)
-    } else if before.ends_with(b"//") {
-        (2, false)
-    } else {
-        return None;
+fn prefix_before(before: &[u8], context: Context) -> Option<(usize, Form)> {
+    let written = WRITTEN_SLASHES
+        .iter()
+        .find(|(_, slashes, _)| ends_with_ignore_case(before, slashes))
+        .map(|&(slashes, text, colon)| (slashes, text.len(), colon));
+    let backslashed = || {
+        let last_two = before.get(before.len().checked_sub(2)?..)?;
+        let slashes = last_two.iter().all(|b| matches!(b, b'/' | b'\\'));
+        (context == Context::Url && slashes).then_some((Slashes::Backslashed, 2, &b":"[..]))
     };
-    let scheme = &before[..before.len() - slashes];
-    let scheme_len = if scheme.ends_with(b"https:") {
-        6
-    } else if scheme.ends_with(b"http:") {
-        5
-    } else {
-        0
-    };
-    let form = match (scheme_len > 0, escaped) {
-        (true, false) => Form::Absolute,
-        (false, false) => Form::ProtocolRelative,
-        (true, true) => Form::EscapedAbsolute,
-        (false, true) => Form::EscapedProtocolRelative,
-    };
-    Some((slashes + scheme_len, form))
+    let (slashes, len, colon) = written.or_else(backslashed)?;
+    let scheme = &before[..before.len() - len];
+    let scheme_len = [&b"https"[..], b"http"].iter().find_map(|name| {
+        let written = [*name, colon].concat();
+        ends_with_ignore_case(scheme, &written).then_some(written.len())
+    });
+    Some(match scheme_len {
+        Some(scheme_len) => (len + scheme_len, Form::Absolute(slashes)),
+        None => (len, Form::ProtocolRelative(slashes)),
+    })
+}
+
+/// Whether `text` ends with `suffix` (given in lower case), in any letter case.
+fn ends_with_ignore_case(text: &[u8], suffix: &[u8]) -> bool {
+    text.len() >= suffix.len() && text[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
 }
 
 #[cfg(test)]
@@ -411,6 +575,92 @@ mod tests {
     }
 
     #[test]
+    fn rewrites_encoded_forms_in_their_own_encoding() {
+        let cases = [
+            (
+                "/login?.done=https%3A%2F%2Fwww.publisher.example%2Fa",
+                "/login?.done=https%3A%2F%2Fproxy.example%2Fa",
+            ),
+            (
+                "?u=HTTP%3a%2f%2fWWW.publisher.example",
+                "?u=https%3A%2F%2Fproxy.example",
+            ),
+            (
+                "?u=%2F%2Fwww.publisher.example%2F",
+                "?u=%2F%2Fproxy.example%2F",
+            ),
+            (
+                "?r=https%253A%252F%252Fwww.publisher.example%252Fa",
+                "?r=https%253A%252F%252Fproxy.example%252Fa",
+            ),
+            (
+                r#"{"url":"https:\u002F\u002Fwww.publisher.example\u002Fa"}"#,
+                r#"{"url":"https:\u002F\u002Fproxy.example\u002Fa"}"#,
+            ),
+            (
+                r#""\u002f\u002fwww.publisher.example""#,
+                r#""\u002F\u002Fproxy.example""#,
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(urls().rewrite_text(input), expected, "input: {input}");
+        }
+    }
+
+    #[test]
+    fn backslashes_are_slashes_only_where_a_value_is_a_url() {
+        for (input, expected) in [
+            (
+                r"https:\\www.publisher.example/a",
+                "https://proxy.example/a",
+            ),
+            (
+                r"https:/\www.publisher.example/a",
+                "https://proxy.example/a",
+            ),
+            (r"/\www.publisher.example/x", "//proxy.example/x"),
+            (r"\\www.publisher.example/x", "//proxy.example/x"),
+            (r"\/www.publisher.example/x", "//proxy.example/x"),
+            (
+                r"https:\/\/www.publisher.example",
+                r"https:\/\/proxy.example",
+            ),
+        ] {
+            assert_eq!(urls().rewrite_attribute(input), expected, "input: {input}");
+            let as_text = urls().rewrite_text(input);
+            assert!(
+                input.contains(r"\/\/") || as_text == input,
+                "text {input}: {as_text}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_strings_that_open_with_the_host_are_rewritten() {
+        let urls = urls().with_json_string_hosts();
+        for (input, expected) in [
+            (
+                r#"{"h":"www.publisher.example"}"#,
+                r#"{"h":"proxy.example"}"#,
+            ),
+            (
+                r#"["WWW.Publisher.Example/a?b"]"#,
+                r#"["proxy.example/a?b"]"#,
+            ),
+            (
+                r#"{"h":"www.publisher.example.evil"}"#,
+                r#"{"h":"www.publisher.example.evil"}"#,
+            ),
+            (
+                r#"{"t":"say \"www.publisher.example\""}"#,
+                r#"{"t":"say \"www.publisher.example\""}"#,
+            ),
+        ] {
+            assert_eq!(urls.rewrite_text(input), expected, "input: {input}");
+        }
+    }
+
+    #[test]
     fn leaves_other_hosts_alone() {
         for input in [
             "https://cdn.www.publisher.example/a",
@@ -448,11 +698,22 @@ mod tests {
         let u = urls();
         let buf = b"abc https://www.publisher.exam";
         assert_eq!(u.scan(buf, 0, false), Scan::Until { safe: 0 });
-        let buf = b"abc https://www.publisher.example";
+        let buf = b"a longer start: https://www.publisher.example";
         // Only the bytes before the longest possible scheme prefix are decided.
-        assert_eq!(u.scan(buf, 0, false), Scan::Until { safe: 2 });
-        let buf = b"abc https://www.publisher.example.";
-        assert_eq!(u.scan(buf, 0, false), Scan::Until { safe: 2 });
+        let at = buf.len() - "www.publisher.example".len();
+        assert_eq!(
+            u.scan(buf, 0, false),
+            Scan::Until {
+                safe: at - MAX_PREFIX
+            }
+        );
+        let buf = b"a longer start: https://www.publisher.example.";
+        assert_eq!(
+            u.scan(buf, 0, false),
+            Scan::Until {
+                safe: at - MAX_PREFIX
+            }
+        );
         let buf = b"plain text with nothing in it at all, long enough to emit";
         match u.scan(buf, 0, false) {
             Scan::Until { safe } => assert!(safe > 0 && safe < buf.len()),

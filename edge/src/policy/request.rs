@@ -2,13 +2,16 @@
 //! and the headers, what it removes, and what it says itself.
 
 use super::cookies;
-use super::headers::{Headers, NonUtf8, text};
+use super::headers::{Headers, NonUtf8, list_elements, text};
 use super::identity::{self, IdentityAction};
 use crate::pipeline::VERBATIM_PARAMETER;
 use std::net::IpAddr;
 
-/// Hop-by-hop headers (RFC 9110 7.6.1) and what the client may not claim about forwarding.
-pub const STRIPPED_REQUEST_HEADERS: [&str; 12] = [
+/// Hop-by-hop headers (RFC 9110 7.6.1), and what only the proxy may say about the client: where
+/// it connected from and what it asked for. Origins behind a CDN trust these headers for rate
+/// limits, geolocation, consent and routing, so a client's own are never passed on; the client
+/// address headers are set again from the connection ([`CLIENT_ADDRESS_HEADERS`]).
+pub const STRIPPED_REQUEST_HEADERS: [&str; 24] = [
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -21,7 +24,24 @@ pub const STRIPPED_REQUEST_HEADERS: [&str; 12] = [
     "forwarded",
     "x-forwarded-host",
     "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-forwarded-scheme",
+    "x-forwarded-ssl",
+    "x-forwarded-server",
+    "x-real-ip",
+    "cf-connecting-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "client-ip",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-host",
 ];
+
+/// The headers that carry the client's address to the origin: set from the connection, never
+/// from what the client sent.
+pub const CLIENT_ADDRESS_HEADERS: [&str; 3] =
+    ["x-forwarded-for", "fastly-client-ip", "true-client-ip"];
 
 /// The codings the pipeline decodes, in Sluice's order of preference.
 const DECODABLE: [&str; 3] = ["br", "gzip", "deflate"];
@@ -57,7 +77,7 @@ pub fn parse_target(method: &str, raw: &[u8]) -> Target {
     let Some(raw) = text(raw, NonUtf8::Absent) else {
         return Target::Invalid("the request URL is not UTF-8".to_owned());
     };
-    if method.eq_ignore_ascii_case("OPTIONS") && raw.ends_with('*') && !raw.ends_with("/*") {
+    if method.eq_ignore_ascii_case("OPTIONS") && is_asterisk_form(&raw) {
         return Target::Asterisk;
     }
     match url::Url::parse(&raw) {
@@ -71,6 +91,15 @@ pub fn parse_target(method: &str, raw: &[u8]) -> Target {
         Ok(_) => Target::Invalid("the request URL has no host".to_owned()),
         Err(error) => Target::Invalid(format!("the request URL does not parse: {error}")),
     }
+}
+
+/// Whether the raw URL stands for the request target `*` itself: the host hands the program
+/// `http://host*` for `OPTIONS *`, a URL with no path at all. A path that merely ends in `*`
+/// (`/api/items*`, `/search?q=*`) is an ordinary target, and goes to the origin like any other
+/// (CORS preflights are such requests).
+fn is_asterisk_form(raw: &str) -> bool {
+    let after_scheme = raw.split_once("://").map_or(raw, |(_, rest)| rest);
+    after_scheme.ends_with('*') && !after_scheme.contains(['/', '?', '#'])
 }
 
 /// Takes the verbatim marker off a target: `(the target the origin is asked for, whether the
@@ -165,14 +194,16 @@ pub fn accept_encoding(client: Option<&str>) -> Option<String> {
     })
 }
 
-/// The proxy host to rewrite URLs to, from the client's `Host` header: a host name or IPv4
-/// address with an optional port, nothing else. Anything else (an attacker's markup, a path,
-/// bytes that are not ASCII) is refused, so the caller falls back to the origin host and never
-/// writes it into a page.
+/// The proxy host to rewrite URLs to, from the client's `Host` header: a host name, an IPv4
+/// address or a bracketed IPv6 address, with an optional port; nothing else. Anything else (an
+/// attacker's markup, a path, bytes that are not ASCII) is `None`, and the request is refused
+/// with a 400 (RFC 9112 3.2 asks that of a server for an invalid Host): a page is never rewritten
+/// towards a host the reader did not use, nor left with the publisher's links.
 ///
 /// ```
 /// use sluice_edge::policy::request::proxy_host;
 /// assert_eq!(proxy_host(Some(b"News.Example:8443")).as_deref(), Some("news.example:8443"));
+/// assert_eq!(proxy_host(Some(b"[::1]:7676")).as_deref(), Some("[::1]:7676"));
 /// assert_eq!(proxy_host(Some(b"evil\"><script>")), None);
 /// assert_eq!(proxy_host(Some(b"a.example/path")), None);
 /// assert_eq!(proxy_host(Some(b"caf\xe9.example")), None);
@@ -182,22 +213,56 @@ pub fn proxy_host(host_header: Option<&[u8]>) -> Option<String> {
     let host = text(host_header?, NonUtf8::Absent)?
         .trim()
         .to_ascii_lowercase();
-    let (name, port) = match host.rsplit_once(':') {
-        Some((name, port)) => (name, Some(port)),
-        None => (host.as_str(), None),
-    };
+    let (name, port) = split_port(&host)?;
     let port_ok =
         port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    (is_host_name(name) && port_ok).then_some(host)
+    let name_ok = match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        // A fully qualified name's trailing dot is what some readers type.
+        None => is_host_name(name.strip_suffix('.').unwrap_or(name)),
+    };
+    (name_ok && port_ok).then_some(host)
 }
 
-/// A host name or IPv4 address: letters, digits, dots and hyphens, at most 253 of them.
+/// `host[:port]` split into the name and the port; an IPv6 literal keeps its brackets.
+fn split_port(host: &str) -> Option<(&str, Option<&str>)> {
+    if host.starts_with('[') {
+        let close = host.find(']')?;
+        let (name, rest) = host.split_at(close + 1);
+        return match rest.strip_prefix(':') {
+            Some(port) => Some((name, Some(port))),
+            None if rest.is_empty() => Some((name, None)),
+            None => None,
+        };
+    }
+    Some(match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    })
+}
+
+/// A host name or IPv4 address as DNS allows it: dot-separated labels of 1-63 letters, digits
+/// and hyphens that neither start nor end with a hyphen, at most 253 bytes in all.
+///
+/// ```
+/// use sluice_edge::policy::request::is_host_name;
+/// assert!(is_host_name("www.publisher.example") && is_host_name("127.0.0.1"));
+/// for bad in ["", "..", "-", "a..b", "-a.example", "a-.example", "a.example.", "a_b.example"] {
+///     assert!(!is_host_name(bad), "{bad}");
+/// }
+/// ```
 pub fn is_host_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// What the origin request says besides what it keeps of the client's.
@@ -212,8 +277,10 @@ pub struct OriginRequest<'a> {
 }
 
 /// Makes the client's headers fit for the origin:
-/// - hop-by-hop headers and client-supplied `Forwarded`, `X-Forwarded-Host` and
-///   `X-Forwarded-Proto` are removed; `X-Forwarded-For` is the client's address;
+/// - hop-by-hop headers, the headers the client's `Connection` names, and every header through
+///   which a client could claim to be forwarded ([`STRIPPED_REQUEST_HEADERS`]) are removed;
+///   `X-Forwarded-For`, `Fastly-Client-IP` and `True-Client-IP` are the client's address from
+///   the connection;
 /// - `Host` is the publisher's;
 /// - `Accept-Encoding` is narrowed to what the pipeline decodes ([`accept_encoding`]);
 /// - `x-synthetic-id` is never the client's: it is the ID identity decided on when consent
@@ -238,13 +305,25 @@ pub struct OriginRequest<'a> {
 /// assert_eq!(headers.get_str("host"), Some("www.publisher.example"));
 /// ```
 pub fn prepare_origin_headers(headers: &mut impl Headers, request: &OriginRequest<'_>) {
-    for name in STRIPPED_REQUEST_HEADERS {
+    // Headers the client's Connection header names are hop-by-hop too (RFC 9110 7.6.1).
+    let named: Vec<String> = list_elements(headers, "connection")
+        .into_iter()
+        .filter_map(|name| std::str::from_utf8(name).ok())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    for name in named
+        .iter()
+        .map(String::as_str)
+        .chain(STRIPPED_REQUEST_HEADERS)
+    {
         headers.remove(name);
     }
     headers.set("host", request.origin_host.as_bytes());
-    match request.client_ip {
-        Some(ip) => headers.set("x-forwarded-for", ip.to_string().as_bytes()),
-        None => headers.remove("x-forwarded-for"),
+    for name in CLIENT_ADDRESS_HEADERS {
+        match request.client_ip {
+            Some(ip) => headers.set(name, ip.to_string().as_bytes()),
+            None => headers.remove(name),
+        }
     }
     let client_codings = headers
         .get_all("accept-encoding")
@@ -318,9 +397,16 @@ mod tests {
                 "{bad:?}"
             );
         }
+        for (raw, path) in [
+            (&b"http://a.example/*"[..], "/*"),
+            (b"http://a.example/api/items*", "/api/items*"),
+            (b"http://a.example/search?q=*", "/search?q=*"),
+        ] {
+            assert_eq!(parse_target("OPTIONS", raw), Target::Path(path.into()));
+        }
         assert_eq!(
-            parse_target("OPTIONS", b"http://a.example/*"),
-            Target::Path("/*".into())
+            parse_target("OPTIONS", b"http://a.example:8080*"),
+            Target::Asterisk
         );
     }
 

@@ -10,10 +10,15 @@ use crate::pipeline::PipelineSettings;
 /// The settings of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// The publisher's public host: its URLs are rewritten, and the origin request carries it
-    /// as `Host`. Key `origin_host`, required.
+    /// The publisher's public host name: its URLs are rewritten. Key `origin_host`, required: a
+    /// host name, with an optional port (kept in [`origin_authority`](Self::origin_authority))
+    /// and an optional trailing dot (dropped); stored in lower case.
     pub origin_host: String,
-    /// The backend to send origin requests to. Key `origin_backend`, default `origin`.
+    /// What the origin request's `Host` carries: [`origin_host`](Self::origin_host) with the
+    /// port `origin_host` named, if any.
+    pub origin_authority: String,
+    /// The backend to send origin requests to. Key `origin_backend`, default `origin`: a name
+    /// Fastly can hold (1-255 visible ASCII characters or spaces).
     pub origin_backend: String,
     /// The `src` of the script injected into HTML. Key `inject_script`, default empty (none).
     pub inject_script: String,
@@ -29,10 +34,6 @@ pub struct Settings {
     /// HTML post-processors. Key `post_processors`, a comma separated list; known: `nextjs`.
     /// Default empty.
     pub post_processors: Vec<PostProcessor>,
-    /// The most bytes of one `<script id="__NEXT_DATA__">` the Next.js post-processor holds to
-    /// parse; a larger one streams with the ordinary rewrite. Key `max_next_data_bytes`,
-    /// default 4194304 (4 MiB).
-    pub max_next_data_bytes: usize,
     /// The HMAC key of the synthetic ID, from the Secret Store `sluice_secrets`
     /// (`synthetic_id_key`), required.
     pub synthetic_id_key: Vec<u8>,
@@ -44,8 +45,8 @@ pub struct Settings {
 /// An HTML post-processor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PostProcessor {
-    /// Rewrites the origin's URLs and bare host names in Next.js data: `<script
-    /// id="__NEXT_DATA__">` (held alone, parsed) and App Router flight data (as it streams).
+    /// Rewrites the origin's bare host names in Next.js data: `<script id="__NEXT_DATA__">`
+    /// and App Router flight data, as they stream.
     NextJs,
 }
 
@@ -68,10 +69,49 @@ pub enum SettingsError {
         /// What was expected.
         why: &'static str,
     },
+    /// Two keys whose values are each in range cannot be used together.
+    #[error("the settings {keys} cannot be used together ({values}): {why}")]
+    Conflict {
+        /// The keys, as the message names them.
+        keys: &'static str,
+        /// Their values, as the message shows them.
+        values: String,
+        /// Why, and what to do.
+        why: &'static str,
+    },
+}
+
+/// The most heap the brotli encoder may take: Fastly gives a request 128 MB, and the
+/// decoder's window (up to 16 MiB), lol_html's token buffer (8 MiB) and the copies one long
+/// token costs must fit beside it. Every quality and window within it is served; the rest are
+/// refused by name ([`brotli_encoder_fits`]).
+pub const BROTLI_ENCODER_HEAP_BUDGET: usize = 48 * 1024 * 1024;
+
+/// Whether the brotli encoder at `quality` and `window` (log2) stays within
+/// [`BROTLI_ENCODER_HEAP_BUDGET`]. Its tables grow with the window, and faster the higher the
+/// quality: at window 24, 33 MiB at quality 4, 49 MiB at 8, 65 MiB at 9 and 163 MiB at 10 and 11
+/// (a binary tree over the whole window). So the largest window served is 24 up to quality 7,
+/// 23 at quality 8, and 22 from quality 9. (`edge/tests/heap.rs` measures every combination
+/// against this answer; BENCHMARKS.md has the table.)
+///
+/// ```
+/// use sluice_edge::policy::settings::brotli_encoder_fits;
+/// assert!(brotli_encoder_fits(4, 24) && brotli_encoder_fits(11, 22));
+/// assert!(!brotli_encoder_fits(11, 24) && !brotli_encoder_fits(8, 24));
+/// ```
+pub fn brotli_encoder_fits(quality: u32, window: u32) -> bool {
+    let largest_window = match quality {
+        0..=7 => 24,
+        8 => 23,
+        _ => 22,
+    };
+    window <= largest_window
 }
 
 impl Settings {
-    /// Reads the settings through `lookup` (key to value).
+    /// Reads the settings through `lookup` (key to value). Every value is trimmed of the
+    /// whitespace around it (a newline left by a copy and paste), then checked; a value that
+    /// cannot be used is an error naming its key, never clamped, truncated or guessed at.
     ///
     /// ```
     /// use sluice_edge::policy::settings::Settings;
@@ -86,34 +126,15 @@ impl Settings {
         lookup: impl Fn(&str) -> Option<String>,
         secret: Option<Vec<u8>>,
     ) -> Result<Settings, SettingsError> {
-        let origin_host = lookup("origin_host")
-            .map(|v| v.trim().to_ascii_lowercase())
-            .filter(|v| !v.is_empty())
-            .ok_or(SettingsError::Missing("origin_host"))?;
-        if !origin_host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
-        {
-            return Err(SettingsError::Invalid {
-                key: "origin_host",
-                value: origin_host,
-                why: "expected a host name such as www.publisher.example",
-            });
-        }
+        // Absent and empty (after trimming) are the same: the default.
+        let value = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let (origin_host, origin_authority) = parse_origin_host(value("origin_host"))?;
         let number = |key: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
-            let invalid = |value: String| SettingsError::Invalid {
-                key,
-                value,
-                why: range_reason(key),
-            };
-            match lookup(key).map(|v| v.trim().to_owned()) {
-                None => Ok(default),
-                Some(v) if v.is_empty() => Ok(default),
-                Some(v) => match v.parse::<u64>() {
-                    Ok(n) if range.contains(&n) => Ok(n),
-                    _ => Err(invalid(v)),
-                },
-            }
+            value(key).map_or(Ok(default), |v| parse_number(key, v, range))
         };
         let small = |n: u64| u32::try_from(n).expect("checked against a range within u32");
         let defaults = PipelineSettings::new();
@@ -138,37 +159,49 @@ impl Settings {
                 defaults.max_decoded_bytes(),
                 1..=u64::MAX,
             )?);
+        if !brotli_encoder_fits(pipeline.brotli_quality(), pipeline.brotli_window()) {
+            return Err(SettingsError::Conflict {
+                keys: "`brotli_quality` and `brotli_window`",
+                values: format!(
+                    "{} and {}",
+                    pipeline.brotli_quality(),
+                    pipeline.brotli_window()
+                ),
+                why: "brotli's encoder would need more heap than a request may use (the largest window is 24 up to quality 7, 23 at quality 8, 22 from quality 9); lower one of them",
+            });
+        }
         let synthetic_id_key = secret
             .filter(|k| !k.is_empty())
             .ok_or(SettingsError::MissingSecret("synthetic_id_key"))?;
-        let cookie_domain = match lookup("cookie_domain").map(|d| d.trim().to_ascii_lowercase()) {
-            Some(domain) if domain.is_empty() => None,
-            Some(domain) if is_host_name(domain.strip_prefix('.').unwrap_or(&domain)) => {
-                Some(domain)
-            }
-            Some(domain) => {
-                return Err(SettingsError::Invalid {
-                    key: "cookie_domain",
-                    value: domain,
-                    why: "expected a host name such as publisher.example, with nothing after it",
-                });
-            }
-            None => None,
-        };
-        let unknown_jurisdiction = match lookup("unknown_jurisdiction") {
-            None => UnknownJurisdiction::default(),
-            Some(v) if v.trim().is_empty() => UnknownJurisdiction::default(),
-            Some(v) => UnknownJurisdiction::parse(&v).ok_or(SettingsError::Invalid {
-                key: "unknown_jurisdiction",
-                value: v,
-                why: "expected strict, opt-out or open",
-            })?,
-        };
-        let response_headers = match lookup("response_headers").filter(|v| !v.trim().is_empty()) {
+        let cookie_domain = value("cookie_domain")
+            .map(|domain| {
+                let domain = domain.to_ascii_lowercase();
+                if is_host_name(domain.strip_prefix('.').unwrap_or(&domain)) {
+                    Ok(domain)
+                } else {
+                    Err(SettingsError::Invalid {
+                        key: "cookie_domain",
+                        value: domain,
+                        why: "expected a host name such as publisher.example, with nothing after it",
+                    })
+                }
+            })
+            .transpose()?;
+        let unknown_jurisdiction = value("unknown_jurisdiction")
+            .map(|v| {
+                UnknownJurisdiction::parse(&v).ok_or(SettingsError::Invalid {
+                    key: "unknown_jurisdiction",
+                    value: v,
+                    why: "expected strict, opt-out or open",
+                })
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let response_headers = match value("response_headers") {
             None => Vec::new(),
             Some(json) => parse_response_headers(&json)?,
         };
-        let post_processors = lookup("post_processors")
+        let post_processors = value("post_processors")
             .unwrap_or_default()
             .split(',')
             .map(str::trim)
@@ -187,21 +220,91 @@ impl Settings {
             unknown_jurisdiction,
             response_headers,
             post_processors,
-            max_next_data_bytes: usize::try_from(number(
-                "max_next_data_bytes",
-                4 * 1024 * 1024,
-                1..=u64::from(u32::MAX),
-            )?)
-            .expect("checked against a range within u32"),
             synthetic_id_key,
             origin_host,
-            origin_backend: lookup("origin_backend")
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| "origin".to_owned()),
-            inject_script: lookup("inject_script").unwrap_or_default(),
+            origin_authority,
+            origin_backend: parse_backend(value("origin_backend"))?,
+            inject_script: parse_inject_script(value("inject_script"))?,
             pipeline,
         })
     }
+}
+
+/// `origin_host`: a host name with an optional port and trailing dot. Returns the name (what
+/// URLs are matched by) and the authority (what the origin's `Host` carries).
+fn parse_origin_host(value: Option<String>) -> Result<(String, String), SettingsError> {
+    let value = value
+        .ok_or(SettingsError::Missing("origin_host"))?
+        .to_ascii_lowercase();
+    let invalid = || SettingsError::Invalid {
+        key: "origin_host",
+        value: value.clone(),
+        why: "expected a host name such as www.publisher.example, with an optional :port",
+    };
+    let (name, port) = match value.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (value.as_str(), None),
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0) && is_digits(p));
+    if !is_host_name(name) || !port_ok {
+        return Err(invalid());
+    }
+    let authority = match port {
+        Some(port) => format!("{name}:{port}"),
+        None => name.to_owned(),
+    };
+    Ok((name.to_owned(), authority))
+}
+
+/// `origin_backend`: what the fastly crate accepts as a backend name (it panics on anything
+/// else).
+fn parse_backend(value: Option<String>) -> Result<String, SettingsError> {
+    let Some(name) = value else {
+        return Ok("origin".to_owned());
+    };
+    if name.len() > 255 || !name.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+        return Err(SettingsError::Invalid {
+            key: "origin_backend",
+            value: name,
+            why: "expected a backend name of 1 to 255 visible ASCII characters or spaces",
+        });
+    }
+    Ok(name)
+}
+
+/// `inject_script`: a URL written into a `src` attribute (escaped there); control characters
+/// cannot be part of one.
+fn parse_inject_script(value: Option<String>) -> Result<String, SettingsError> {
+    let src = value.unwrap_or_default();
+    if src.chars().any(char::is_control) {
+        return Err(SettingsError::Invalid {
+            key: "inject_script",
+            value: src,
+            why: "expected a URL, without control characters",
+        });
+    }
+    Ok(src)
+}
+
+/// A whole number written as digits only (no sign, no spaces inside), within `range`.
+fn parse_number(
+    key: &'static str,
+    value: String,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, SettingsError> {
+    match value.parse::<u64>() {
+        Ok(n) if is_digits(&value) && range.contains(&n) => Ok(n),
+        _ => Err(SettingsError::Invalid {
+            key,
+            value,
+            why: range_reason(key),
+        }),
+    }
+}
+
+fn is_digits(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The Config Store key that names the log endpoint Sluice writes its lines to.
@@ -243,7 +346,6 @@ fn range_reason(key: &str) -> &'static str {
         "gzip_level" => "expected a whole number from 0 to 9",
         "brotli_quality" => "expected a whole number from 0 to 11",
         "brotli_window" => "expected a whole number from 10 to 24",
-        "max_next_data_bytes" => "expected a whole number from 1 to 4294967295",
         _ => "expected a whole number from 1 to 18446744073709551615",
     }
 }
@@ -305,7 +407,6 @@ mod tests {
         assert_eq!(s.origin_backend, "origin");
         assert_eq!(s.cookie_domain, None);
         assert!(s.response_headers.is_empty() && s.post_processors.is_empty());
-        assert_eq!(s.max_next_data_bytes, 4 * 1024 * 1024);
         let s = with(&[
             ("origin_host", "a.example"),
             ("response_headers", r#"{"X-Frame-Options":"DENY"}"#),
@@ -321,12 +422,54 @@ mod tests {
     }
 
     #[test]
+    fn origin_host_keeps_its_port_for_the_host_header_and_drops_a_trailing_dot() {
+        let s = with(&[("origin_host", " WWW.Publisher.Example.:8443\n")]).unwrap();
+        assert_eq!(s.origin_host, "www.publisher.example");
+        assert_eq!(s.origin_authority, "www.publisher.example:8443");
+        let s = with(&[("origin_host", "a.example"), ("origin_backend", "origin\n")]).unwrap();
+        assert_eq!(
+            (s.origin_authority.as_str(), s.origin_backend.as_str()),
+            ("a.example", "origin")
+        );
+    }
+
+    #[test]
+    fn every_brotli_setting_in_range_is_served_or_refused_by_name() {
+        for quality in 0..=11 {
+            for window in 10..=24 {
+                let settings = with(&[
+                    ("origin_host", "a.example"),
+                    ("brotli_quality", &quality.to_string()),
+                    ("brotli_window", &window.to_string()),
+                ]);
+                match settings {
+                    Ok(_) => assert!(brotli_encoder_fits(quality, window)),
+                    Err(error) => {
+                        assert!(!brotli_encoder_fits(quality, window));
+                        let text = error.to_string();
+                        assert!(
+                            text.contains("`brotli_quality`") && text.contains("`brotli_window`"),
+                            "{text}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn refuses_what_cannot_be_used_with_a_reason() {
-        let cases: [(&[(&str, &str)], &str); 15] = [
+        let long_backend = "b".repeat(256);
+        let cases: [(&[(&str, &str)], &str); 26] = [
             (&[], "origin_host"),
             (&[("origin_host", "a b")], "origin_host"),
+            (&[("origin_host", "a.example/news")], "origin_host"),
+            (&[("origin_host", "a.example:0")], "origin_host"),
+            (&[("origin_host", "a.example:+80")], "origin_host"),
+            (&[("origin_host", "a..example")], "origin_host"),
             (&[("gzip_level", "high")], "gzip_level"),
             (&[("gzip_level", "10")], "gzip_level"),
+            (&[("gzip_level", "+5")], "gzip_level"),
             // Too large for u32: never truncated into range.
             (&[("gzip_level", "4294967301")], "gzip_level"),
             (&[("brotli_quality", "12")], "brotli_quality"),
@@ -341,6 +484,8 @@ mod tests {
                 &[("cookie_domain", "a.example; SameSite=None")],
                 "cookie_domain",
             ),
+            (&[("cookie_domain", "..")], "cookie_domain"),
+            (&[("cookie_domain", "-")], "cookie_domain"),
             (
                 &[("unknown_jurisdiction", "lenient")],
                 "unknown_jurisdiction",
@@ -351,6 +496,13 @@ mod tests {
                 "response_headers",
             ),
             (&[("post_processors", "remix")], "post_processors"),
+            (&[("origin_backend", "or\u{ed}gin")], "origin_backend"),
+            (
+                &[("origin_backend", long_backend.as_str())],
+                "origin_backend",
+            ),
+            (&[("origin_backend", "ori\ngin")], "origin_backend"),
+            (&[("inject_script", "/a.js\u{7}")], "inject_script"),
         ];
         for (pairs, key) in cases {
             let mut pairs = pairs.to_vec();
