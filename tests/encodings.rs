@@ -110,7 +110,11 @@ async fn a_stream_that_turns_corrupt_mid_body_truncates_the_response(
     )?;
     let edge = sluice().backend("origin", &origin).start().await?;
 
-    let wire = edge.get("/").send().await?;
+    let wire = edge
+        .get("/")
+        .header("accept-encoding", encoding.token().expect("compressed"))
+        .send()
+        .await?;
 
     wire.assert_status(200).assert_truncated();
     // Until the decoder notices, bytes decoded from the corrupt region can go out too (deflate
@@ -188,5 +192,116 @@ async fn an_unknown_encoding_passes_through_with_its_length() -> TestResult {
         .assert_header("content-length", &body.len().to_string())
         .assert_header("content-encoding", "zstd")
         .assert_body(&body);
+    Ok(())
+}
+
+/// The output coding follows what the client accepts, q-values included, whatever the origin
+/// answered in: the origin's coding when the client takes it, else the client's preference,
+/// else identity.
+#[rstest]
+#[case::identity("identity")]
+#[case::gzip("gzip")]
+#[case::deflate("deflate")]
+#[case::brotli("br")]
+#[tokio::test]
+async fn every_origin_coding_reaches_every_client_in_a_coding_it_accepts(
+    #[case] origin_coding: &str,
+) -> TestResult {
+    let raw = article();
+    let encoded = harness::codec::encode(origin_coding, &raw);
+    let mut head = vec![("content-type", "text/html".to_owned())];
+    if origin_coding != "identity" {
+        head.push(("content-encoding", origin_coding.to_owned()));
+    }
+    let origin = ScriptedOrigin::serve(
+        "127.0.0.1:0",
+        harness::Router::from_fn(move |_: &harness::ReceivedRequest| {
+            Script::new().head(200, head.clone()).chunk(&encoded).end()
+        }),
+    )?;
+    let edge = sluice().backend("origin", &origin).start().await?;
+    let keep = |coding: &str| (coding != "identity").then(|| coding.to_owned());
+    // (Accept-Encoding, the coding expected out)
+    let cases: [(Option<&str>, Option<String>); 6] = [
+        (None, None),
+        (Some("identity"), None),
+        (Some("gzip;q=0, identity"), None),
+        (
+            Some("br"),
+            keep(if origin_coding == "identity" {
+                "identity"
+            } else {
+                "br"
+            }),
+        ),
+        (Some("gzip, deflate, br"), keep(origin_coding)),
+        (
+            Some("gzip;q=0.5, br;q=0.9, identity;q=0"),
+            match origin_coding {
+                "gzip" => Some("gzip".to_owned()),
+                _ => Some("br".to_owned()),
+            },
+        ),
+    ];
+    let expected = expected_for(&edge, &raw);
+    for (accept, coding) in cases {
+        let request = edge.get("/");
+        let request = match accept {
+            Some(accept) => request.header("accept-encoding", accept),
+            None => request,
+        };
+        let wire = request.send().await?;
+        wire.assert_status(200);
+        assert_eq!(
+            wire.header("content-encoding").map(str::to_owned),
+            coding,
+            "{origin_coding} to a client accepting {accept:?}"
+        );
+        assert!(
+            wire.decoded_body()? == expected,
+            "{origin_coding} to {accept:?}"
+        );
+        if let Some(vary) = wire.header("vary") {
+            assert!(vary.to_ascii_lowercase().contains("accept-encoding"));
+        } else {
+            panic!("no Vary: Accept-Encoding");
+        }
+    }
+    Ok(())
+}
+
+/// A transfer coding belongs to the origin's connection: gzip under `Transfer-Encoding` is
+/// decoded like a content coding, and the page is rewritten; a transfer coding Sluice does not
+/// know is a 502, never raw bytes labelled `text/html`.
+#[tokio::test]
+async fn a_transfer_coding_is_decoded_or_refused_never_relayed() -> TestResult {
+    let raw = article();
+    let chunked_gzip = |coding: &str| {
+        let body = harness::codec::encode("gzip", &raw);
+        let mut bytes = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ntransfer-encoding: {coding}, chunked\r\n\r\n{:x}\r\n",
+            body.len()
+        )
+        .into_bytes();
+        bytes.extend(&body);
+        bytes.extend(b"\r\n0\r\n\r\n");
+        bytes
+    };
+    let origin = ScriptedOrigin::start(Script::new().raw(chunked_gzip("gzip")))?;
+    let edge = sluice().backend("origin", &origin).start().await?;
+    let wire = edge
+        .get("/")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await?;
+    wire.assert_status(200)
+        .assert_header("content-encoding", "gzip");
+    assert!(wire.decoded_body()? == expected_for(&edge, &raw));
+
+    let origin = ScriptedOrigin::start(Script::new().raw(chunked_gzip("compress")))?;
+    let edge = sluice().backend("origin", &origin).start().await?;
+    let wire = edge.get("/").send().await?;
+    wire.assert_status(502);
+    assert!(String::from_utf8_lossy(wire.body()).contains("transfer coding"));
     Ok(())
 }

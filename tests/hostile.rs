@@ -120,22 +120,109 @@ async fn a_bracketed_ipv6_host_or_a_trailing_dot_is_the_proxy_host() -> TestResu
     Ok(())
 }
 
+/// Origins behind a CDN trust these headers for rate limits, geolocation and consent: the
+/// client address ones carry the connection's address, every other claim is removed.
 #[tokio::test]
 async fn forged_forwarding_headers_never_reach_the_origin() -> TestResult {
     let (edge, origin) = edge_and_origin().await?;
 
+    let claims = [
+        ("x-forwarded-for", "1.2.3.4, 5.6.7.8"),
+        ("x-forwarded-host", "evil.example"),
+        ("forwarded", "for=1.2.3.4;host=evil.example"),
+        ("true-client-ip", "1.2.3.4"),
+        ("fastly-client-ip", "1.2.3.4"),
+        ("x-real-ip", "1.2.3.4"),
+        ("cf-connecting-ip", "1.2.3.4"),
+        ("x-client-ip", "1.2.3.4"),
+        ("x-original-url", "/admin"),
+        ("x-rewrite-url", "/admin"),
+        ("x-forwarded-port", "443"),
+        ("x-forwarded-scheme", "https"),
+        ("x-forwarded-ssl", "on"),
+    ];
+    let request = claims.iter().fold(edge.get("/"), |request, (name, value)| {
+        request.header(name, value)
+    });
+    request.send().await?.assert_status(200);
+
+    let received = &origin.received_requests().await.unwrap()[0];
+    for name in ["x-forwarded-for", "true-client-ip", "fastly-client-ip"] {
+        assert_eq!(received.headers[name], "127.0.0.1", "{name}");
+    }
+    for (name, _) in &claims[..] {
+        if !["x-forwarded-for", "true-client-ip", "fastly-client-ip"].contains(name) {
+            assert!(
+                !received.headers.contains_key(*name),
+                "{name} reached the origin"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A header the client's `Connection` names belongs to its connection alone (RFC 9110 7.6.1).
+#[tokio::test]
+async fn headers_the_clients_connection_header_names_stay_behind() -> TestResult {
+    let (edge, origin) = edge_and_origin().await?;
+
     edge.get("/")
-        .header("x-forwarded-for", "1.2.3.4, 5.6.7.8")
-        .header("x-forwarded-host", "evil.example")
-        .header("forwarded", "for=1.2.3.4;host=evil.example")
+        .header("connection", "keep-alive, X-Secret-Hop")
+        .header("x-secret-hop", "internal")
+        .header("x-kept", "yes")
         .send()
         .await?
         .assert_status(200);
 
     let received = &origin.received_requests().await.unwrap()[0];
-    assert_eq!(received.headers["x-forwarded-for"], "127.0.0.1");
-    assert!(!received.headers.contains_key("x-forwarded-host"));
-    assert!(!received.headers.contains_key("forwarded"));
+    assert!(!received.headers.contains_key("x-secret-hop"));
+    assert_eq!(received.headers["x-kept"], "yes");
+    Ok(())
+}
+
+/// Only the request target `*` is `OPTIONS *`: a CORS preflight to a path that ends in `*`
+/// goes to the origin like any request.
+#[tokio::test]
+async fn an_options_request_to_a_path_ending_in_an_asterisk_reaches_the_origin() -> TestResult {
+    let (edge, origin) = edge_and_origin().await?;
+
+    for target in ["/api/items*", "/search?q=*"] {
+        let wire = edge
+            .request("OPTIONS", target)
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await?;
+        wire.assert_status(200);
+    }
+
+    let received = origin.received_requests().await.unwrap();
+    let targets: Vec<String> = received.iter().map(|r| r.url.path().to_owned()).collect();
+    assert_eq!(targets, ["/api/items*", "/search"]);
+    assert_eq!(received[1].url.query(), Some("q=*"));
+    Ok(())
+}
+
+/// An HTTP/1.0 client reads a body to the end of the connection and could not tell a cut
+/// stream from a whole one: it gets its page rewritten whole, with a length.
+#[tokio::test]
+async fn an_http_1_0_client_gets_the_whole_page_with_its_length() -> TestResult {
+    let (edge, _origin) = edge_and_origin().await?;
+
+    let wire = edge.get("/").http_1_0().send().await?;
+
+    wire.assert_status(200)
+        .assert_header_present("content-length");
+    let body = String::from_utf8(wire.decoded_body()?)?;
+    assert_eq!(
+        body.len().to_string(),
+        wire.header("content-length").unwrap_or_default()
+    );
+    assert!(
+        body.contains(&format!("\"http://{}/x\"", edge.addr())),
+        "{body}"
+    );
+    assert!(body.ends_with("</html>"));
     Ok(())
 }
 

@@ -329,6 +329,42 @@ async fn a_response_carrying_sluices_cookie_is_never_stored_by_shared_caches() -
     Ok(())
 }
 
+/// `Cache-Control: private` is not enough: under RFC 9213 a CDN may follow `CDN-Cache-Control`
+/// over it, and Fastly follows `Surrogate-Control`. None of them, nor `Expires`, stays beside a
+/// reader's ID; a quoted comma in a directive stays inside it.
+#[tokio::test]
+async fn no_header_lets_a_shared_cache_keep_a_readers_id() -> TestResult {
+    let origin = origin_with(
+        html(page(""))
+            .insert_header(
+                "cache-control",
+                r#"private="set-cookie, x-user", max-age=60"#,
+            )
+            .insert_header("surrogate-control", "max-age=3600")
+            .insert_header("cdn-cache-control", "max-age=3600")
+            .insert_header("cloudflare-cdn-cache-control", "max-age=3600")
+            .insert_header("edge-control", "cache-maxage=3600")
+            .insert_header("expires", "Thu, 01 Jan 2099 00:00:00 GMT"),
+    )
+    .await;
+    let edge = in_japan(boot(&origin)).start().await?;
+
+    let wire = edge.get("/").send().await?;
+
+    assert!(id_cookie(&wire).is_some());
+    wire.assert_header("cache-control", "max-age=60, private");
+    for name in [
+        "surrogate-control",
+        "cdn-cache-control",
+        "cloudflare-cdn-cache-control",
+        "edge-control",
+        "expires",
+    ] {
+        wire.assert_no_header(name);
+    }
+    Ok(())
+}
+
 /// The ID (and its expiry) goes only on HTML documents: a script, a stylesheet or an image
 /// keeps its cacheability and carries no cookie of Sluice's.
 #[rstest]

@@ -125,3 +125,67 @@ async fn megabytes_of_next_js_numbers_cost_no_more_heap_than_a_few() -> TestResu
     );
     Ok(())
 }
+
+/// One long token: a 20 MB comment streams through (it cut the page at its start when
+/// lol_html held it), and a 7 MB `style` attribute costs a few times its length, not more.
+#[tokio::test]
+async fn long_tokens_cost_a_bounded_heap() -> TestResult {
+    let url = format!("https://{ORIGIN_HOST}/bg.png");
+    let mut heaps = Vec::new();
+    for (name, body) in [
+        ("small page", "<p>small</p>".to_owned()),
+        (
+            "20 MB comment",
+            format!("<!-- {} -->", "c".repeat(20_000_000)),
+        ),
+        (
+            "7 MB style",
+            format!(
+                "<div style=\"background:url({url}) {}\">x</div>",
+                "a".repeat(7 << 20)
+            ),
+        ),
+    ] {
+        let page = format!(
+            "<!doctype html><html><head></head><body>{body}<a href=\"https://{ORIGIN_HOST}/end\">end</a></body></html>"
+        );
+        let measured = heap_of_one_request(
+            sluice(),
+            full_speed(&codec::encode("gzip", page.as_bytes()), "gzip"),
+        )
+        .await?;
+        measured.wire.assert_status(200).assert_chunked();
+        let out = String::from_utf8(measured.wire.decoded_body()?)?;
+        assert!(
+            out.ends_with("/end\">end</a></body></html>") && !out.contains(&url),
+            "{name}"
+        );
+        heaps.push((name, measured.heap_mib));
+    }
+    let small = heaps[0].1;
+    assert!(heaps[1].1 <= small + 1.0, "{heaps:?}");
+    // lol_html holds the tag (7 MiB) and writes it out again; the rewrite takes the value,
+    // the rewritten value and lol_html's copy of it: about 5 times the value at most.
+    assert!(heaps[2].1 <= small + 5.0 * 7.0, "{heaps:?}");
+    Ok(())
+}
+
+/// The largest brotli encoder the settings allow (quality 11, window 22) is served within the
+/// heap Fastly gives a request.
+#[tokio::test]
+async fn the_largest_brotli_encoder_served_fits_the_heap() -> TestResult {
+    let page = synthetic_html(200_000, ORIGIN_HOST);
+    let measured = heap_of_one_request(
+        sluice()
+            .config("sluice_config", "brotli_quality", "11")
+            .config("sluice_config", "brotli_window", "22"),
+        full_speed(&codec::encode("br", &page), "br"),
+    )
+    .await?;
+    measured
+        .wire
+        .assert_status(200)
+        .assert_header("content-encoding", "br");
+    assert!(measured.heap_mib < 100.0, "{} MiB", measured.heap_mib);
+    Ok(())
+}

@@ -6,6 +6,7 @@ mod common;
 
 mod browser;
 mod encodings;
+mod fidelity;
 mod greeter;
 mod header_bytes;
 mod hostile;
@@ -20,3 +21,4 @@ mod robustness;
 mod run;
 mod site;
 mod streaming;
+mod urls;

@@ -100,7 +100,7 @@ fn decode_only(encoding: Encoding, body: &[u8]) -> Vec<u8> {
 
 /// Header names the client-input check spreads its values over: every header Sluice reads from
 /// a client request or an origin response.
-const HEADER_NAMES: [&str; 14] = [
+const HEADER_NAMES: [&str; 22] = [
     "host",
     "cookie",
     "user-agent",
@@ -115,6 +115,14 @@ const HEADER_NAMES: [&str; 14] = [
     "set-cookie",
     "x-custom",
     "range",
+    "connection",
+    "transfer-encoding",
+    "location",
+    "link",
+    "content-security-policy",
+    "surrogate-control",
+    "cdn-cache-control",
+    "fastly-client-ip",
 ];
 
 /// Headers that refuse to take a value no HTTP message could carry: the check fails if the
@@ -125,6 +133,10 @@ struct StrictHeaders(HeaderList);
 impl ReadHeaders for StrictHeaders {
     fn get_all(&self, name: &str) -> Vec<&[u8]> {
         self.0.get_all(name)
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.0.names()
     }
 }
 
@@ -142,6 +154,74 @@ impl Headers for StrictHeaders {
     fn remove(&mut self, name: &str) {
         self.0.remove(name);
     }
+}
+
+/// The settings' keys, in the order [`settings_never_panic`] fills them.
+const SETTING_KEYS: [&str; 14] = [
+    "origin_host",
+    "origin_backend",
+    "inject_script",
+    "cookie_domain",
+    "unknown_jurisdiction",
+    "response_headers",
+    "post_processors",
+    "verbatim_paths",
+    "gzip_level",
+    "brotli_quality",
+    "brotli_window",
+    "max_decoded_bytes",
+    "log_endpoint",
+    "origin_host",
+];
+
+/// Arbitrary text as the Config Store's values (split at NUL bytes, one field per key of
+/// [`SETTING_KEYS`]): reading them never panics, and settings that are accepted are ones the
+/// program can use as they are: a backend name the fastly crate takes, host names DNS can
+/// hold, a brotli encoder within its heap budget, header-safe operator headers.
+pub fn settings_never_panic(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let values: Vec<&str> = text.split('\0').collect();
+    let lookup = |key: &str| {
+        SETTING_KEYS
+            .iter()
+            .position(|k| *k == key)
+            .and_then(|at| values.get(at))
+            .map(|v| (*v).to_owned())
+    };
+    let _ = crate::policy::settings::log_endpoint(lookup("log_endpoint").as_deref());
+    let Ok(settings) = crate::policy::settings::Settings::from_lookup(lookup, Some(b"k".to_vec()))
+    else {
+        return;
+    };
+    let backend = &settings.origin_backend;
+    assert!(!backend.is_empty() && backend.len() <= 255, "{backend:?}");
+    assert!(
+        backend.bytes().all(|b| b == b' ' || b.is_ascii_graphic()),
+        "{backend:?}"
+    );
+    assert!(
+        request::is_host_name(&settings.origin_host),
+        "{:?}",
+        settings.origin_host
+    );
+    if let Some(domain) = &settings.cookie_domain {
+        assert!(
+            request::is_host_name(domain.trim_start_matches('.')),
+            "{domain:?}"
+        );
+    }
+    let pipeline = settings.pipeline;
+    assert!(crate::policy::settings::brotli_encoder_fits(
+        pipeline.brotli_quality(),
+        pipeline.brotli_window()
+    ));
+    for (name, value) in &settings.response_headers {
+        assert!(
+            crate::policy::headers::header_safe(value),
+            "{name}: {value:?}"
+        );
+    }
+    assert!(!settings.inject_script.chars().any(char::is_control));
 }
 
 /// Arbitrary bytes as a client request and an origin response, through the functions the
@@ -169,12 +249,27 @@ pub fn client_input_never_panics(data: &[u8]) {
 
     let _ = request::parse_target("GET", url);
     let _ = request::parse_target("OPTIONS", url);
-    if let Some(host) = request::proxy_host(headers.get("host")) {
+    let proxy_host = request::proxy_host(headers.get("host"));
+    if let Some(host) = &proxy_host {
         assert!(
             host.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         );
     }
+    let accept = headers
+        .get_all("accept-encoding")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for origin in Encoding::ALL {
+        let _ = request::output_encoding(Some(&accept), origin);
+    }
+    let urls = crate::pipeline::UrlRewriter::new(
+        "www.publisher.example",
+        "https",
+        proxy_host.as_deref().unwrap_or("proxy.example"),
+    );
     for country in [Some("NL"), Some("US"), Some("JP"), Some("**"), None] {
         for unknown in [
             consent::UnknownJurisdiction::Strict,
@@ -208,8 +303,12 @@ pub fn client_input_never_panics(data: &[u8]) {
             let mut response = headers.clone();
             let _ = response::content_encoding(&response);
             let _ = response::content_type(&response);
+            let _ = response::transfer_coding(&response);
+            let _ = response::inline_locks(&response);
+            response::rewrite_header_urls(&mut response, &urls);
             response::prepare_modified_body(&mut response);
             response::apply_identity(&mut response, &outcome.action, Some("publisher.example"));
+            let _ = response::head_bytes(&response);
         }
     }
 }

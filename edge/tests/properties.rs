@@ -20,6 +20,26 @@ fn fragment() -> impl Strategy<Value = String> {
         Just(format!("http://{HOST}:8080/")),
         Just(format!("https://cdn.{HOST}/")),
         Just(format!("https://{HOST}.evil/")),
+        Just(format!("https%3A%2F%2F{HOST}%2Fp")),
+        Just(format!("%252F%252F{HOST}")),
+        Just(format!(r"https:\u002F\u002F{HOST}\u002F")),
+        Just(format!(r#"<a href="https:&#x2F;&#x2F;{HOST}/r">r</a>"#)),
+        Just(
+            r#"<a href="https&#x3a;&#x2f;&#x2f;www&#x2e;publisher&#x2e;example&#x2f;o">o</a>"#
+                .to_owned()
+        ),
+        Just(format!(
+            r#"<a href="/\{HOST}/b" data-u="https:\\{HOST}/c" itemid="//{HOST}/i">b</a>"#
+        )),
+        Just(r#"<script src="/a.js" integrity="sha384-x"></script>"#.to_owned()),
+        Just(format!(
+            r#"<script id="__NEXT_DATA__">{{"h":"{HOST}","n":[1,2]}}</script>"#
+        )),
+        Just(format!(
+            r#"<script type="importmap">{{"imports":{{"a":"https://{HOST}/a.js"}},"integrity":{{"https://{HOST}/a.js":"sha384-y"}}}}</script>"#
+        )),
+        Just("<!-- a comment <a href=x> -->".to_owned()),
+        Just("<meta charset=\"windows-1252\">".to_owned()),
         Just(format!("<a href=\"https://{HOST}/a\">a</a>")),
         Just(format!(
             "<img srcset=\"//{HOST}/1.png 1x, https://{HOST}/2.png 2x\">"
@@ -155,6 +175,13 @@ fn header_piece() -> impl Strategy<Value = Vec<u8>> {
         Just(b"gzip".to_vec()),
         Just(b"W/\"".to_vec()),
         Just(b"public, s-maxage=60".to_vec()),
+        Just(br#"private="set-cookie, x-user""#.to_vec()),
+        Just(br#""a\"b,c""#.to_vec()),
+        Just(b"gzip, chunked".to_vec()),
+        Just(b"https://www.publisher.example/".to_vec()),
+        Just(b"/\\www.publisher.example/x".to_vec()),
+        Just(b"script-src https://www.publisher.example 'nonce-a' 'sha256-b'".to_vec()),
+        Just(b"; Domain=publisher.example; Domain=.www.publisher.example".to_vec()),
         prop::collection::vec(0x80u8..=0xff, 1..4),
         "[A-Za-z0-9+/=_.~-]{0,40}".prop_map(String::into_bytes),
     ]
@@ -197,5 +224,33 @@ proptest! {
         sluice_edge::fuzzing::pipeline_never_panics(&data);
         sluice_edge::fuzzing::streaming_equals_single_shot(&data);
         sluice_edge::fuzzing::client_input_never_panics(&data);
+        sluice_edge::fuzzing::settings_never_panic(&data);
     }
+
+    /// The settings check on values built from what the settings read: host names with ports
+    /// and dots, numbers with signs, backend names of every length.
+    #[test]
+    fn settings_are_usable_or_refused(values in prop::collection::vec(setting_value(), 14)) {
+        sluice_edge::fuzzing::settings_never_panic(values.join("\0").as_bytes());
+    }
+}
+
+/// Pieces of setting values: what operators paste, and what they should not.
+fn setting_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        Just("www.publisher.example".to_owned()),
+        Just("WWW.Publisher.Example.:8443\n".to_owned()),
+        Just("..".to_owned()),
+        Just("-".to_owned()),
+        Just("+5".to_owned()),
+        Just("11".to_owned()),
+        Just("24".to_owned()),
+        Just("b".repeat(300)),
+        Just("orígin".to_owned()),
+        Just("/static/, /vendor/".to_owned()),
+        Just(r#"{"X-Frame-Options":"DENY"}"#.to_owned()),
+        "[ -~]{0,20}",
+        "\\PC{0,10}",
+    ]
 }

@@ -35,6 +35,7 @@ pub struct WireRequest {
     log: Option<LogBook>,
     sent: Option<Arc<AtomicUsize>>,
     tls: Option<Tls>,
+    version: &'static str,
 }
 
 /// HTTPS: the server name to verify, and extra roots to trust besides the public ones.
@@ -70,7 +71,22 @@ impl WireRequest {
             log: None,
             sent: None,
             tls: None,
+            version: "HTTP/1.1",
         }
+    }
+
+    /// Speaks HTTP/1.0: the server then cannot use chunked framing, and a body without a length
+    /// ends when the connection does. What old clients and some monitoring tools do.
+    ///
+    /// ```no_run
+    /// # async fn demo(edge: harness::Edge) -> Result<(), harness::HarnessError> {
+    /// let wire = edge.get("/").http_1_0().send().await?;
+    /// wire.assert_header_present("content-length");
+    /// # Ok(()) }
+    /// ```
+    pub fn http_1_0(mut self) -> Self {
+        self.version = "HTTP/1.0";
+        self
     }
 
     /// Speaks HTTPS (HTTP/1.1 over TLS), verifying the certificate for `server_name` against
@@ -197,7 +213,8 @@ impl WireRequest {
     }
 
     fn encode(&self) -> Vec<u8> {
-        let mut bytes = format!("{} {} HTTP/1.1\r\n", self.method, self.target).into_bytes();
+        let mut bytes =
+            format!("{} {} {}\r\n", self.method, self.target, self.version).into_bytes();
         if !self
             .headers
             .iter()

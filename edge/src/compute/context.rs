@@ -3,7 +3,9 @@
 
 use super::headers::RequestHeaders;
 use fastly::Request;
+use fastly::http::Version;
 use sluice_edge::pipeline::UrlRewriter;
+use sluice_edge::policy::headers::ReadHeaders;
 use sluice_edge::policy::identity::{self, IdentityAction, Inputs};
 use sluice_edge::policy::response::Geo;
 use sluice_edge::policy::settings::Settings;
@@ -39,6 +41,11 @@ pub(crate) struct RequestContext {
     pub client_ip: Option<IpAddr>,
     pub geo: Option<Geo>,
     pub identity: IdentityAction,
+    /// The client's `Accept-Encoding`, every line joined (bytes that are not UTF-8 replaced:
+    /// they match no coding); `None` when it sent none.
+    pub accept_encoding: Option<String>,
+    /// The client speaks HTTP/1.0 (or older): it cannot see a cut stream.
+    pub http10: bool,
 }
 
 impl RequestContext {
@@ -74,7 +81,14 @@ impl RequestContext {
         if let Some(error) = &outcome.error {
             log::error!("no synthetic ID could be made: {error}");
         }
+        let accept_lines: Vec<String> = headers
+            .get_all("accept-encoding")
+            .into_iter()
+            .map(|line| String::from_utf8_lossy(line).into_owned())
+            .collect();
         RequestContext {
+            accept_encoding: (!accept_lines.is_empty()).then(|| accept_lines.join(", ")),
+            http10: matches!(request.get_version(), Version::HTTP_09 | Version::HTTP_10),
             method: request.get_method_str().to_owned(),
             urls: UrlRewriter::new(&settings.origin_host, proxy_scheme, proxy_host),
             client_ip,

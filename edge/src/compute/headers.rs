@@ -40,6 +40,13 @@ macro_rules! header_access {
                     .map(HeaderValue::as_bytes)
                     .collect()
             }
+
+            fn names(&self) -> Vec<String> {
+                self.0
+                    .get_header_names()
+                    .map(|n| n.as_str().to_owned())
+                    .collect()
+            }
         }
 
         impl ReadHeaders for $write<'_> {
@@ -47,6 +54,13 @@ macro_rules! header_access {
                 self.0
                     .get_header_all(name)
                     .map(HeaderValue::as_bytes)
+                    .collect()
+            }
+
+            fn names(&self) -> Vec<String> {
+                self.0
+                    .get_header_names()
+                    .map(|n| n.as_str().to_owned())
                     .collect()
             }
         }

@@ -9,8 +9,12 @@
 //!    headers pointed at the proxy, Sluice's own headers, identity on documents), and HTTP/1.1.
 //!    On the Stream path, [`first_chunk_checked`] first reads the origin's first chunk and checks
 //!    that its start decodes (a throwaway decode of its first few kilobytes), so a body corrupt
-//!    from its first byte is a 502 rather than a 200 that stops at once.
-//! 5. [`commit`]: the only place where headers are committed with `stream_to_client()`.
+//!    from its first byte is a 502 rather than a 200 that stops at once; the output coding is
+//!    chosen from what the client accepts ([`output_encoding`]). A head larger than Fastly
+//!    sends ([`response::MAX_HEAD_BYTES`]) is a 502 ([`head_fits`]).
+//! 5. [`commit`]: the only place where headers are committed with `stream_to_client()`. An
+//!    HTTP/1.0 client, which cannot tell a cut stream from a whole one, gets its page rewritten
+//!    into memory first and sent whole with its length ([`buffered`]).
 //! 6. [`stream_body`]: the body pipeline writes into the client stream; a mid-stream error
 //!    abandons the stream, so the client sees a truncated body, never a clean end.
 //! 7. [`log_outcome`]: one line per streamed response: complete (with its sizes and the
@@ -29,11 +33,15 @@ use fastly::http::body::StreamingBody;
 use fastly::http::request::SendErrorCause;
 use fastly::http::{StatusCode, Url, Version};
 use fastly::{Body, Request, Response};
-use sluice_edge::pipeline::{self, ContentKind, Encoding, Params, PipelineError, Stats};
+use sluice_edge::pipeline::{
+    self, BoundedBuffer, ContentKind, Encoding, Params, PipelineError, Stats,
+};
 use sluice_edge::policy::gate::{self, GateInput, ResponsePath};
 use sluice_edge::policy::headers::ReadHeaders;
 use sluice_edge::policy::identity::IdentityAction;
-use sluice_edge::policy::request::{OriginRequest, prepare_origin_headers, take_verbatim};
+use sluice_edge::policy::request::{
+    OriginRequest, output_encoding, prepare_origin_headers, take_verbatim,
+};
 use sluice_edge::policy::response::{self, FinalHeaders, Geo};
 use sluice_edge::policy::settings::{PostProcessor, Settings};
 use std::io::Read;
@@ -47,7 +55,9 @@ pub(crate) fn proxy(
     settings: &Settings,
 ) -> Option<Response> {
     let context = RequestContext::of(&request, connection, proxy_host, settings);
-    let (target, verbatim) = take_verbatim(target);
+    let (target, marked_verbatim) = take_verbatim(target);
+    let path_only = target.split('?').next().unwrap_or(&target);
+    let verbatim = marked_verbatim || settings.is_verbatim_path(path_only);
     let range_requested =
         context.method == "GET" && RequestHeaders(&request).get("range").is_some();
     let origin_request = match upstream_request(request, &target, settings, &context) {
@@ -74,6 +84,7 @@ pub(crate) fn proxy(
     let content_type = response::content_type(&ResponseHeaders(&response));
     match path {
         ResponsePath::Stream { kind, encoding } => {
+            let output = output_encoding(context.accept_encoding.as_deref(), encoding);
             let params = pipeline_params(
                 &response,
                 content_type.as_deref(),
@@ -81,7 +92,8 @@ pub(crate) fn proxy(
                 &context,
                 kind,
                 encoding,
-            );
+            )
+            .with_output_encoding(output);
             let origin_body = match first_chunk_checked(response.take_body(), encoding, settings) {
                 Ok(body) => body,
                 Err(reason) => {
@@ -89,22 +101,82 @@ pub(crate) fn proxy(
                     return Some(error_response(StatusCode::BAD_GATEWAY, &reason, &context));
                 }
             };
-            response::prepare_modified_body(&mut ResponseHeadersMut(&mut response));
-            let client = commit(finalize_response(response, settings, &context, kind));
+            let mut headers = ResponseHeadersMut(&mut response);
+            response::prepare_modified_body(&mut headers);
+            response::set_content_encoding(&mut headers, output);
+            let response = finalize_response(response, settings, &context, kind);
+            if let Err(reason) = head_fits(&response) {
+                return Some(error_response(StatusCode::BAD_GATEWAY, &reason, &context));
+            }
+            if context.http10 {
+                return Some(buffered(response, origin_body, &params, &context));
+            }
+            let client = commit(response);
             log_outcome(stream_body(origin_body, client, &params));
             None
         }
         // The origin body goes out host-side, with its own framing and Content-Length.
-        ResponsePath::PassThrough(_) => Some(finalize_response(
-            response,
-            settings,
-            &context,
-            ContentKind::Other,
-        )),
+        ResponsePath::PassThrough(_) => {
+            let response = finalize_response(response, settings, &context, ContentKind::Other);
+            Some(match head_fits(&response) {
+                Ok(()) => response,
+                Err(reason) => error_response(StatusCode::BAD_GATEWAY, &reason, &context),
+            })
+        }
         ResponsePath::RefetchWhole => unreachable!("fetch asks for the whole itself"),
         ResponsePath::Refuse(reason) => {
             log::error!("refused: {reason}");
             Some(error_response(StatusCode::BAD_GATEWAY, reason, &context))
+        }
+    }
+}
+
+/// Whether the head fits what Fastly sends. A Content-Security-Policy that names the
+/// publisher's host grows by the proxy's origin; the growth is bounded per directive, but a
+/// policy already near the limit can still pass it, and Fastly would fail the response.
+fn head_fits(response: &Response) -> Result<(), String> {
+    let bytes = response::head_bytes(&ResponseHeaders(response));
+    if bytes <= response::MAX_HEAD_BYTES {
+        return Ok(());
+    }
+    let reason = format!(
+        "the response head would be {bytes} bytes, past the {} Fastly sends (a Content-Security-Policy that names the publisher's host gains the proxy's origin)",
+        response::MAX_HEAD_BYTES
+    );
+    log::error!("refused before streaming: {reason}");
+    Err(reason)
+}
+
+/// The most rewritten output held for an HTTP/1.0 client (see [`buffered`]).
+const HTTP10_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// An HTTP/1.0 client reads the body to the end of the connection: a stream abandoned midway
+/// would look complete to it. So its page is rewritten into memory (at most
+/// [`HTTP10_MAX_BODY_BYTES`] of output) and sent whole, with its length; a larger page is a
+/// 505 that asks for HTTP/1.1, and a page that fails midway a 502, both before anything is sent.
+fn buffered(
+    mut response: Response,
+    origin_body: impl Read,
+    params: &Params,
+    context: &RequestContext,
+) -> Response {
+    let mut out = BoundedBuffer::new(HTTP10_MAX_BODY_BYTES);
+    match pipeline::process_response_streaming(origin_body, &mut out, params) {
+        Ok(stats) => {
+            log_outcome(Outcome::Complete(stats));
+            response.set_body(out.into_inner());
+            response
+        }
+        Err(_) if out.overflowed() => {
+            let reason = format!(
+                "this page is larger than the {HTTP10_MAX_BODY_BYTES} bytes Sluice holds for an HTTP/1.0 client; ask with HTTP/1.1"
+            );
+            log::warn!("refused: {reason}");
+            error_response(StatusCode::HTTP_VERSION_NOT_SUPPORTED, &reason, context)
+        }
+        Err(error) => {
+            log::error!("refused before sending: {error}");
+            error_response(StatusCode::BAD_GATEWAY, &error.to_string(), context)
         }
     }
 }
@@ -171,6 +243,7 @@ fn decide(response: &Response, ask: &Ask<'_>, range_requested: bool) -> Response
         encoding: response::content_encoding(&headers),
         range_requested,
         verbatim: ask.verbatim,
+        transfer_coding: response::transfer_coding(&headers),
     })
 }
 

@@ -128,9 +128,44 @@ fn is_hash_source(source: &str) -> bool {
         .any(|prefix| lower.starts_with(prefix))
 }
 
-/// The policy with the proxy's origin added after every source that matches the publisher's
-/// host (`https://www.publisher.example`, `www.publisher.example:443/static/`,
-/// `*.publisher.example`), and report URLs on the publisher's host pointed at the proxy.
+/// The directives whose sources the proxy is added to: those that take a source list. Others,
+/// unknown names and a directive's repetitions (browsers read only its first occurrence) are
+/// left as they are.
+const SOURCE_LIST_DIRECTIVES: [&str; 22] = [
+    "default-src",
+    "script-src",
+    "script-src-elem",
+    "script-src-attr",
+    "style-src",
+    "style-src-elem",
+    "style-src-attr",
+    "img-src",
+    "font-src",
+    "connect-src",
+    "media-src",
+    "object-src",
+    "frame-src",
+    "child-src",
+    "worker-src",
+    "manifest-src",
+    "prefetch-src",
+    "form-action",
+    "frame-ancestors",
+    "base-uri",
+    "navigate-to",
+    "fenced-frame-src",
+];
+
+/// The most proxy sources one directive gains with their own paths; past it the directive gains
+/// the proxy's origin alone (every path), so a policy grows by at most a few proxy origins per
+/// directive whatever its size.
+const MAX_PATHS_PER_DIRECTIVE: usize = 4;
+
+/// The policy with the proxy's origin added to every directive with a source that matches the
+/// publisher's host (`https://www.publisher.example`, `www.publisher.example:443/static/`,
+/// `*.publisher.example`), once for each path those sources allow (or once without a path, when
+/// they allow more than [`MAX_PATHS_PER_DIRECTIVE`]), and report URLs on the publisher's host
+/// pointed at the proxy.
 ///
 /// ```
 /// use sluice_edge::pipeline::UrlRewriter;
@@ -142,6 +177,7 @@ fn is_hash_source(source: &str) -> bool {
 /// );
 /// ```
 pub fn rewrite_policy(policy: &str, urls: &UrlRewriter) -> String {
+    let mut seen: Vec<String> = Vec::new();
     policy
         .split(';')
         .map(|d| {
@@ -149,21 +185,61 @@ pub fn rewrite_policy(policy: &str, urls: &UrlRewriter) -> String {
             let Some(name) = tokens.next() else {
                 return d.trim().to_owned();
             };
-            let mut out = vec![name.to_owned()];
-            if name.eq_ignore_ascii_case("report-uri") {
-                out.extend(tokens.map(|t| urls.rewrite_text(t).into_owned()));
-            } else {
-                for source in tokens {
-                    out.push(source.to_owned());
-                    if let Some(path) = origin_source_path(source, urls.origin_host()) {
-                        out.push(format!("{}{path}", urls.proxy_origin()));
-                    }
-                }
+            let lower = name.to_ascii_lowercase();
+            let first = !seen.contains(&lower);
+            seen.push(lower.clone());
+            let sources: Vec<&str> = tokens.collect();
+            if lower == "report-uri" {
+                let uris = sources.iter().map(|t| urls.rewrite_text(t).into_owned());
+                return std::iter::once(name.to_owned())
+                    .chain(uris)
+                    .collect::<Vec<_>>()
+                    .join(" ");
             }
+            let mut out = vec![name.to_owned()];
+            if !(first && SOURCE_LIST_DIRECTIVES.contains(&lower.as_str())) {
+                out.extend(sources.iter().map(|s| (*s).to_owned()));
+                return out.join(" ");
+            }
+            out.extend(with_proxy_sources(&sources, urls));
             out.join(" ")
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A directive's sources with the proxy's, each once, after the first source that calls for it.
+fn with_proxy_sources(sources: &[&str], urls: &UrlRewriter) -> Vec<String> {
+    let paths: Vec<(usize, &str)> = sources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| origin_source_path(s, urls.origin_host()).map(|path| (i, path)))
+        .collect();
+    let mut distinct: Vec<&str> = Vec::new();
+    for (_, path) in &paths {
+        if !distinct.contains(path) {
+            distinct.push(path);
+        }
+    }
+    // Too many paths, or one that allows every path: the proxy's origin alone.
+    let whole_origin = distinct.len() > MAX_PATHS_PER_DIRECTIVE || distinct.contains(&"");
+    let mut added: Vec<String> = Vec::new();
+    let mut out = Vec::with_capacity(sources.len() + distinct.len());
+    for (i, source) in sources.iter().enumerate() {
+        out.push((*source).to_owned());
+        let Some((_, path)) = paths.iter().find(|(at, _)| *at == i) else {
+            continue;
+        };
+        let proxy = match whole_origin {
+            true => urls.proxy_origin().to_owned(),
+            false => format!("{}{path}", urls.proxy_origin()),
+        };
+        if !added.contains(&proxy) {
+            added.push(proxy.clone());
+            out.push(proxy);
+        }
+    }
+    out
 }
 
 /// When `source` is a host source that matches `origin_host`, the path it allows (`""` for
@@ -205,6 +281,35 @@ mod tests {
         assert_eq!(
             rewrite_policy(policy, &urls()),
             "default-src 'self'; script-src WWW.Publisher.Example:443 https://proxy.example 'sha256-x='; style-src *.publisher.example https://proxy.example; img-src https://cdn.example http://www.publisher.example./i/ https://proxy.example/i/"
+        );
+    }
+
+    #[test]
+    fn a_policy_grows_by_a_few_proxy_sources_per_directive_however_many_it_names() {
+        let many: Vec<String> = (0..2000)
+            .map(|i| format!("https://www.publisher.example/p{i}/"))
+            .collect();
+        let policy = format!(
+            "script-src {} 'self'; script-src https://www.publisher.example; x-unknown www.publisher.example",
+            many.join(" ")
+        );
+        let rewritten = rewrite_policy(&policy, &urls());
+        assert_eq!(
+            rewritten.len(),
+            policy.len() + " https://proxy.example".len()
+        );
+        assert_eq!(
+            rewritten.matches("proxy.example").count(),
+            1,
+            "once, and only in the first script-src"
+        );
+        let few = rewrite_policy(
+            "img-src https://www.publisher.example/a/ www.publisher.example/a/ *.publisher.example/b/",
+            &urls(),
+        );
+        assert_eq!(
+            few,
+            "img-src https://www.publisher.example/a/ https://proxy.example/a/ www.publisher.example/a/ *.publisher.example/b/ https://proxy.example/b/"
         );
     }
 

@@ -22,6 +22,7 @@
 //! );
 //! ```
 
+mod bounded;
 pub mod csp;
 mod decode;
 mod encode;
@@ -44,6 +45,7 @@ mod utf16;
 mod verbatim;
 mod words;
 
+pub use bounded::BoundedBuffer;
 pub use encoding::Encoding;
 pub use error::PipelineError;
 pub use kind::ContentKind;

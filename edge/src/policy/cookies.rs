@@ -87,9 +87,11 @@ pub fn without(lines: &[&[u8]], name: &str, keep: Option<&str>) -> Option<Vec<u8
 
 /// A Set-Cookie value fit for the proxy host. A `Domain` attribute that names the publisher's
 /// host (or a parent of it) but not the proxy's would make the browser reject the cookie on the
-/// proxy host, and the publisher's sessions would break: it is dropped, so the cookie is kept as
-/// a host-only cookie of the proxy host. A `Domain` the proxy host falls under, or one naming
-/// some other site, is left as it is; so is every other byte.
+/// proxy host, and the publisher's sessions would break: the cookie is then kept as a host-only
+/// cookie of the proxy host. Browsers use the last `Domain` of a cookie, so that is the one
+/// judged, and when it goes every `Domain` goes (an earlier one would take its place). A
+/// `Domain` the proxy host falls under, or one naming some other site, is left as it is; so is
+/// every other byte.
 ///
 /// ```
 /// use sluice_edge::policy::cookies::set_cookie_for_proxy;
@@ -97,6 +99,10 @@ pub fn without(lines: &[&[u8]], name: &str, keep: Option<&str>) -> Option<Vec<u8
 /// assert_eq!(
 ///     &*set_cookie_for_proxy(b"session=a1; Domain=.publisher.example; Path=/", origin, "127.0.0.1:7676"),
 ///     b"session=a1; Path=/"
+/// );
+/// assert_eq!(
+///     &*set_cookie_for_proxy(b"s=1; Domain=elsewhere.example; Domain=publisher.example", origin, "[::1]:7676"),
+///     b"s=1"
 /// );
 /// assert_eq!(
 ///     &*set_cookie_for_proxy(b"session=a1; Domain=publisher.example", origin, "news.publisher.example"),
@@ -108,33 +114,38 @@ pub fn set_cookie_for_proxy<'a>(
     origin_host: &str,
     proxy_host: &str,
 ) -> std::borrow::Cow<'a, [u8]> {
-    let without_port = |host: &str| host.rsplit_once(':').map_or(host, |(h, _)| h).to_owned();
+    let without_port = |host: &str| {
+        super::request::split_port(host)
+            .map_or(host, |(name, _)| name)
+            .to_owned()
+    };
     let (origin_host, proxy_host) = (without_port(origin_host), without_port(proxy_host));
     let falls_under =
         |host: &str, domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
     let parts: Vec<&[u8]> = value.split(|&b| b == b';').collect();
-    let dropped = parts.iter().skip(1).position(|part| {
-        let Some((name, domain)) = std::str::from_utf8(part)
-            .ok()
-            .and_then(|p| p.split_once('='))
-        else {
-            return false;
-        };
-        let domain = domain.trim().trim_start_matches('.').to_ascii_lowercase();
-        name.trim().eq_ignore_ascii_case("domain")
-            && !falls_under(&proxy_host, &domain)
-            && falls_under(&origin_host, &domain)
-    });
-    match dropped {
-        None => std::borrow::Cow::Borrowed(value),
-        Some(at) => {
-            let kept: Vec<&[u8]> = parts
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != at + 1)
-                .map(|(_, part)| *part)
-                .collect();
-            std::borrow::Cow::Owned(kept.join(&b";"[..]))
-        }
+    let domain_of = |part: &[u8]| {
+        let (name, domain) = std::str::from_utf8(part).ok()?.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("domain")
+            .then(|| domain.trim().trim_start_matches('.').to_ascii_lowercase())
+    };
+    let domains: Vec<(usize, String)> = parts
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter_map(|(i, part)| domain_of(part).map(|domain| (i, domain)))
+        .collect();
+    let Some((_, effective)) = domains.last() else {
+        return std::borrow::Cow::Borrowed(value);
+    };
+    if falls_under(&proxy_host, effective) || !falls_under(&origin_host, effective) {
+        return std::borrow::Cow::Borrowed(value);
     }
+    let kept: Vec<&[u8]> = parts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !domains.iter().any(|(at, _)| at == i))
+        .map(|(_, part)| *part)
+        .collect();
+    std::borrow::Cow::Owned(kept.join(&b";"[..]))
 }

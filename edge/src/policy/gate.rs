@@ -4,9 +4,14 @@
 //! |----------------|-----------------------------------------------------------------------|
 //! | `Stream`       | 2xx (not 204/205/206) to a method with a body, rewritable content, an encoding the pipeline decodes, an HTML charset it reads |
 //! | `RefetchWhole` | a part (206) or a refused range (416) of rewritable content the client asked a range of: the origin is asked again for the whole, which is rewritten and sent as a 200 (a server may always answer a range request with the whole) |
-//! | `PassThrough`  | everything else: HEAD, non-2xx, 204/205/206 of other content, other content types, unknown or stacked encodings, HTML in a charset that is not ASCII-compatible (other than UTF-16, which is transcoded), and resources asked for verbatim (Subresource Integrity) |
-//! | `Refuse`       | a status the client cannot be sent (`101 Switching Protocols`, above 599), or partial content of a rewritable type nobody asked a part of: a 502 |
+//! | `PassThrough`  | everything else: HEAD, non-2xx, 204/205/206 of other content, other content types, unknown or stacked encodings, HTML in a charset that is not ASCII-compatible (other than UTF-16, which is transcoded), and scripts and stylesheets asked for verbatim (Subresource Integrity) |
+//! | `Refuse`       | a status the client cannot be sent (`101 Switching Protocols`, above 599), partial content of a rewritable type nobody asked a part of, or a body in a transfer coding (`Transfer-Encoding: gzip, chunked`) Sluice cannot undo: a 502 |
+//!
+//! A body the origin sent with a transfer coding Sluice decodes (gzip, deflate, br, under no
+//! content coding) streams as if that were its content coding: the coding belonged to the
+//! origin's connection, and the client's gets Sluice's own.
 
+use super::response::TransferCoding;
 use crate::pipeline::{ContentKind, Encoding};
 
 /// What the gate looks at.
@@ -25,8 +30,11 @@ pub struct GateInput<'a> {
     /// The client asked for part of the resource (`Range`).
     pub range_requested: bool,
     /// The client asked for the resource's exact bytes: its URL carries the verbatim marker an
-    /// element with `integrity` was given.
+    /// element with `integrity` was given (or its path is one the operator serves verbatim).
+    /// Only a script or a stylesheet is passed through for it: that is what integrity checks.
     pub verbatim: bool,
+    /// The codings the origin's `Transfer-Encoding` names besides `chunked`.
+    pub transfer_coding: TransferCoding,
 }
 
 /// Which way the response goes.
@@ -76,6 +84,7 @@ pub enum PassReason {
 ///     encoding: Some(Encoding::Brotli),
 ///     range_requested: false,
 ///     verbatim: false,
+///     transfer_coding: Default::default(),
 /// };
 /// assert_eq!(
 ///     decide(&input),
@@ -98,14 +107,23 @@ pub fn decide(input: &GateInput<'_>) -> ResponsePath {
     if input.method.eq_ignore_ascii_case("HEAD") {
         return ResponsePath::PassThrough(PassReason::NoBodyMethod);
     }
-    if input.verbatim {
-        return ResponsePath::PassThrough(PassReason::Verbatim);
+    let has_body = !matches!(input.status, 204 | 304);
+    if has_body && input.transfer_coding == TransferCoding::Unusable {
+        return ResponsePath::Refuse(
+            "the origin sent its body in a transfer coding Sluice cannot decode",
+        );
     }
     let content_type = input.content_type.unwrap_or("");
     let kind = ContentKind::from_content_type(content_type);
-    if kind.is_rewritten() && matches!(input.status, 206 | 416) {
+    if input.verbatim && matches!(kind, ContentKind::JavaScript | ContentKind::Css) {
+        return ResponsePath::PassThrough(PassReason::Verbatim);
+    }
+    let parts = is_multipart_byteranges(content_type);
+    if (kind.is_rewritten() || parts) && matches!(input.status, 206 | 416) {
         // A part of a rewritten resource would reach the client un-rewritten (and ranges of
-        // the origin's bytes do not apply to Sluice's): ask for the whole instead.
+        // the origin's bytes do not apply to Sluice's): ask for the whole instead. Several
+        // parts in one body (`multipart/byteranges`) say nothing of what the resource is:
+        // the whole decides.
         return match (input.range_requested, input.status) {
             (true, _) => ResponsePath::RefetchWhole,
             (false, 206) => ResponsePath::Refuse(
@@ -114,6 +132,29 @@ pub fn decide(input: &GateInput<'_>) -> ResponsePath {
             (false, _) => ResponsePath::PassThrough(PassReason::Status),
         };
     }
+    let stream = stream_path(input, content_type, kind);
+    match (input.transfer_coding, stream) {
+        (TransferCoding::None, path) => path,
+        (
+            TransferCoding::Decodable(coding),
+            ResponsePath::Stream {
+                kind,
+                encoding: Encoding::Identity,
+            },
+        ) => ResponsePath::Stream {
+            kind,
+            encoding: coding,
+        },
+        (_, _) if !has_body => stream,
+        (_, _) => ResponsePath::Refuse(
+            "the origin sent its body in a transfer coding, which Sluice undoes only on a page it rewrites with no content coding of its own",
+        ),
+    }
+}
+
+/// The path of a response with a whole body: streamed when Sluice rewrites it, else passed
+/// through.
+fn stream_path(input: &GateInput<'_>, content_type: &str, kind: ContentKind) -> ResponsePath {
     if !(200..300).contains(&input.status) || matches!(input.status, 204..=206) {
         return ResponsePath::PassThrough(PassReason::Status);
     }
@@ -127,6 +168,13 @@ pub fn decide(input: &GateInput<'_>) -> ResponsePath {
         return ResponsePath::PassThrough(PassReason::Encoding);
     };
     ResponsePath::Stream { kind, encoding }
+}
+
+fn is_multipart_byteranges(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("multipart/byteranges"))
 }
 
 /// Whether the HTML stage reads the charset a Content-Type names: any ASCII-compatible one,
@@ -157,6 +205,7 @@ mod tests {
             encoding: Some(Encoding::Identity),
             range_requested: false,
             verbatim: false,
+            transfer_coding: TransferCoding::None,
         }
     }
 
@@ -295,16 +344,85 @@ mod tests {
     }
 
     #[test]
-    fn passes_through_what_must_keep_its_bytes_or_cannot_be_read() {
-        let verbatim = GateInput {
-            verbatim: true,
-            content_type: Some("application/javascript"),
+    fn a_range_request_answered_in_several_parts_asks_for_the_whole() {
+        let parts = GateInput {
+            status: 206,
+            range_requested: true,
+            content_type: Some("multipart/byteranges; boundary=x"),
+            ..page()
+        };
+        assert_eq!(decide(&parts), ResponsePath::RefetchWhole);
+    }
+
+    #[test]
+    fn a_transfer_coding_is_decoded_on_pages_sluice_rewrites_and_refused_elsewhere() {
+        let coded = GateInput {
+            transfer_coding: TransferCoding::Decodable(Encoding::Gzip),
             ..page()
         };
         assert_eq!(
-            decide(&verbatim),
-            ResponsePath::PassThrough(PassReason::Verbatim)
+            decide(&coded),
+            ResponsePath::Stream {
+                kind: ContentKind::Html,
+                encoding: Encoding::Gzip
+            }
         );
+        for input in [
+            GateInput {
+                encoding: Some(Encoding::Brotli),
+                ..coded
+            },
+            GateInput {
+                content_type: Some("image/png"),
+                ..coded
+            },
+            GateInput {
+                transfer_coding: TransferCoding::Unusable,
+                ..page()
+            },
+        ] {
+            assert!(
+                matches!(decide(&input), ResponsePath::Refuse(_)),
+                "{input:?}"
+            );
+        }
+        let no_body = GateInput {
+            status: 304,
+            transfer_coding: TransferCoding::Unusable,
+            ..page()
+        };
+        assert_eq!(
+            decide(&no_body),
+            ResponsePath::PassThrough(PassReason::Status)
+        );
+    }
+
+    #[test]
+    fn passes_through_what_must_keep_its_bytes_or_cannot_be_read() {
+        for content_type in ["application/javascript", "text/css; charset=utf-8"] {
+            let verbatim = GateInput {
+                verbatim: true,
+                content_type: Some(content_type),
+                ..page()
+            };
+            assert_eq!(
+                decide(&verbatim),
+                ResponsePath::PassThrough(PassReason::Verbatim)
+            );
+        }
+        // Integrity checks only scripts and stylesheets: a page or data asked for verbatim is
+        // rewritten like any other.
+        for content_type in ["text/html", "application/json"] {
+            let input = GateInput {
+                verbatim: true,
+                content_type: Some(content_type),
+                ..page()
+            };
+            assert!(
+                matches!(decide(&input), ResponsePath::Stream { .. }),
+                "{content_type}"
+            );
+        }
         for (charset, path) in [
             (
                 "iso-2022-jp",

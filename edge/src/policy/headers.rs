@@ -18,6 +18,9 @@ pub trait ReadHeaders {
     fn get(&self, name: &str) -> Option<&[u8]> {
         self.get_all(name).into_iter().next()
     }
+
+    /// The names present, each once, in lower case.
+    fn names(&self) -> Vec<String>;
 }
 
 /// Reading and editing headers as raw bytes.
@@ -60,21 +63,48 @@ pub fn text(value: &[u8], non_utf8: NonUtf8) -> Option<Cow<'_, str>> {
 }
 
 /// Every value of a list-valued header (`#rule`: Content-Encoding, Vary, Cache-Control) as one
-/// list: the elements of every line, trimmed, empty ones dropped.
+/// list: the elements of every line, trimmed, empty ones dropped. A comma inside a quoted string
+/// (`private="set-cookie, x-user"`) is part of its element, as RFC 9110 5.6.4 reads it.
 ///
 /// ```
 /// use sluice_edge::policy::headers::{list_elements, HeaderList};
 /// let headers = HeaderList::from_pairs([("content-encoding", ""), ("Content-Encoding", "gzip, br")]);
 /// assert_eq!(list_elements(&headers, "content-encoding"), vec![&b"gzip"[..], &b"br"[..]]);
+/// let quoted = HeaderList::from_pairs([("cache-control", r#"private="a, \"b", max-age=5"#)]);
+/// assert_eq!(list_elements(&quoted, "cache-control"), vec![&br#"private="a, \"b""#[..], &b"max-age=5"[..]]);
 /// ```
 pub fn list_elements<'a>(headers: &'a impl ReadHeaders, name: &str) -> Vec<&'a [u8]> {
     headers
         .get_all(name)
         .into_iter()
-        .flat_map(|line| line.split(|&b| b == b','))
+        .flat_map(split_list)
         .map(<[u8]>::trim_ascii)
         .filter(|element| !element.is_empty())
         .collect()
+}
+
+/// One line of a list split at its commas, except commas in quoted strings (where a backslash
+/// quotes the next byte). An unclosed quote runs to the end of the line.
+fn split_list(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(line);
+    std::iter::from_fn(move || {
+        let line = rest?;
+        let (mut quoted, mut escaped) = (false, false);
+        for (at, &b) in line.iter().enumerate() {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' if quoted => escaped = true,
+                b'"' => quoted = !quoted,
+                b',' if !quoted => {
+                    rest = Some(&line[at + 1..]);
+                    return Some(&line[..at]);
+                }
+                _ => {}
+            }
+        }
+        rest = None;
+        Some(line)
+    })
 }
 
 /// A value that can go into a header as it is: visible ASCII and spaces.
@@ -130,6 +160,17 @@ impl ReadHeaders for HeaderList {
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_slice())
             .collect()
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (name, _) in &self.0 {
+            let name = name.to_ascii_lowercase();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
     }
 }
 

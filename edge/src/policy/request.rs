@@ -4,7 +4,7 @@
 use super::cookies;
 use super::headers::{Headers, NonUtf8, list_elements, text};
 use super::identity::{self, IdentityAction};
-use crate::pipeline::VERBATIM_PARAMETER;
+use crate::pipeline::{Encoding, VERBATIM_PARAMETER};
 use std::net::IpAddr;
 
 /// Hop-by-hop headers (RFC 9110 7.6.1), and what only the proxy may say about the client: where
@@ -194,6 +194,82 @@ pub fn accept_encoding(client: Option<&str>) -> Option<String> {
     })
 }
 
+/// The content coding Sluice writes a rewritten body in, from the client's `Accept-Encoding`
+/// (every line joined; `None` when it sent none) and the coding the origin's body came in:
+/// the origin's when the client accepts it (re-encoding in it is what the origin chose), else
+/// the coding the client prefers by its q-values among gzip, br and deflate (gzip on a tie,
+/// the cheapest), else identity. A client that sent no `Accept-Encoding` gets identity: it may
+/// be a tool that cannot decode anything, and identity is always acceptable unless refused.
+///
+/// ```
+/// use sluice_edge::pipeline::Encoding;
+/// use sluice_edge::policy::request::output_encoding;
+/// assert_eq!(output_encoding(Some("gzip, br"), Encoding::Brotli), Encoding::Brotli);
+/// assert_eq!(output_encoding(Some("br"), Encoding::Gzip), Encoding::Brotli);
+/// assert_eq!(output_encoding(Some("gzip;q=0, identity"), Encoding::Gzip), Encoding::Identity);
+/// assert_eq!(output_encoding(None, Encoding::Gzip), Encoding::Identity);
+/// assert_eq!(output_encoding(Some("gzip, br"), Encoding::Identity), Encoding::Identity);
+/// ```
+pub fn output_encoding(client: Option<&str>, origin: Encoding) -> Encoding {
+    let Some(client) = client else {
+        return Encoding::Identity;
+    };
+    let offers = codings_with_q(client);
+    let q_of = |coding: &str| {
+        offers
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(coding))
+            .or_else(|| offers.iter().find(|(c, _)| *c == "*"))
+            .map(|(_, q)| *q)
+    };
+    let accepts = |encoding: Encoding| match encoding.token() {
+        Some(token) => {
+            let q = q_of(token).or_else(|| (token == "gzip").then(|| q_of("x-gzip")).flatten());
+            q.is_some_and(|q| q > 0.0)
+        }
+        // Identity is acceptable unless refused by name, or by `*` without naming it.
+        None => offers
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case("identity"))
+            .or_else(|| offers.iter().find(|(c, _)| *c == "*"))
+            .is_none_or(|(_, q)| *q > 0.0),
+    };
+    if accepts(origin) {
+        return origin;
+    }
+    let q = |encoding: Encoding| encoding.token().and_then(q_of).unwrap_or(0.0);
+    [Encoding::Gzip, Encoding::Brotli, Encoding::Deflate]
+        .into_iter()
+        .filter(|&encoding| accepts(encoding))
+        .fold(None, |best: Option<Encoding>, encoding| match best {
+            Some(best) if q(best) >= q(encoding) => Some(best),
+            _ => Some(encoding),
+        })
+        .unwrap_or(Encoding::Identity)
+}
+
+/// The codings of an `Accept-Encoding` value with their q-values (1 when absent); an element
+/// with a q-value that does not parse, or is out of range, is left out.
+fn codings_with_q(value: &str) -> Vec<(&str, f32)> {
+    value
+        .split(',')
+        .filter_map(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next()?.trim();
+            let q = parts
+                .filter_map(|p| {
+                    let (name, value) = p.split_once('=')?;
+                    name.trim().eq_ignore_ascii_case("q").then(|| value.trim())
+                })
+                .next()
+                .map_or(Some(1.0), |q| {
+                    q.parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q))
+                })?;
+            (!coding.is_empty()).then_some((coding, q))
+        })
+        .collect()
+}
+
 /// The proxy host to rewrite URLs to, from the client's `Host` header: a host name, an IPv4
 /// address or a bracketed IPv6 address, with an optional port; nothing else. Anything else (an
 /// attacker's markup, a path, bytes that are not ASCII) is `None`, and the request is refused
@@ -225,7 +301,7 @@ pub fn proxy_host(host_header: Option<&[u8]>) -> Option<String> {
 }
 
 /// `host[:port]` split into the name and the port; an IPv6 literal keeps its brackets.
-fn split_port(host: &str) -> Option<(&str, Option<&str>)> {
+pub(crate) fn split_port(host: &str) -> Option<(&str, Option<&str>)> {
     if host.starts_with('[') {
         let close = host.find(']')?;
         let (name, rest) = host.split_at(close + 1);
@@ -372,6 +448,40 @@ mod tests {
             Some("identity")
         );
         assert_eq!(accept_encoding(Some("")).as_deref(), Some("identity"));
+    }
+
+    #[test]
+    fn every_origin_coding_meets_every_client_preference() {
+        use Encoding::*;
+        let cases: [(Option<&str>, [Encoding; 4]); 9] = [
+            // Output for an origin body in identity, gzip, deflate, br.
+            (None, [Identity, Identity, Identity, Identity]),
+            (Some("identity"), [Identity, Identity, Identity, Identity]),
+            (Some("br"), [Identity, Brotli, Brotli, Brotli]),
+            (
+                Some("gzip;q=0, identity"),
+                [Identity, Identity, Identity, Identity],
+            ),
+            (Some("gzip, deflate, br"), [Identity, Gzip, Deflate, Brotli]),
+            (Some("br;q=1, gzip;q=0.5"), [Identity, Gzip, Brotli, Brotli]),
+            (
+                Some("gzip;q=0.5, br;q=0.9, identity;q=0"),
+                [Brotli, Gzip, Brotli, Brotli],
+            ),
+            (Some("*"), [Identity, Gzip, Deflate, Brotli]),
+            (Some("*;q=0"), [Identity, Identity, Identity, Identity]),
+        ];
+        for (client, outputs) in cases {
+            for (origin, output) in [Identity, Gzip, Deflate, Brotli].into_iter().zip(outputs) {
+                assert_eq!(
+                    output_encoding(client, origin),
+                    output,
+                    "{client:?} with {origin:?}"
+                );
+            }
+        }
+        assert_eq!(output_encoding(Some("x-gzip"), Brotli), Gzip);
+        assert_eq!(output_encoding(Some("gzip;q=high"), Brotli), Identity);
     }
 
     #[test]

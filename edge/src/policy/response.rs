@@ -6,7 +6,7 @@ use super::cookies;
 use super::headers::{Headers, NonUtf8, ReadHeaders, list_elements, text};
 use super::identity::{self, IdentityAction};
 use crate::pipeline::csp::{self, InlineLocks};
-use crate::pipeline::{Encoding, UrlRewriter};
+use crate::pipeline::{Context, Encoding, UrlRewriter};
 
 /// Headers that describe the origin's exact bytes and so are wrong once the body is rewritten.
 pub const DROPPED_WHEN_MODIFIED: [&str; 5] = [
@@ -27,11 +27,12 @@ pub const FRAMING_HEADERS: [&str; 4] = [
 
 /// Hop-by-hop headers of the origin's response (RFC 9110 7.6.1): they described the origin's
 /// connection, not the client's.
-pub const HOP_BY_HOP_RESPONSE: [&str; 5] = [
+pub const HOP_BY_HOP_RESPONSE: [&str; 6] = [
     "connection",
     "keep-alive",
     "proxy-connection",
     "trailer",
+    "transfer-encoding",
     "upgrade",
 ];
 
@@ -54,6 +55,47 @@ pub fn content_encoding(headers: &impl ReadHeaders) -> Option<Encoding> {
         // A coding that is not even text is one the pipeline does not know.
         [one] => text(one, NonUtf8::Absent).and_then(|coding| Encoding::from_header(Some(&coding))),
         _ => None,
+    }
+}
+
+/// What the origin's `Transfer-Encoding` says besides `chunked` (the coding of its
+/// connection, which the client's does not share).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TransferCoding {
+    /// Only `chunked`, or none.
+    #[default]
+    None,
+    /// One coding the pipeline decodes (`gzip, chunked`).
+    Decodable(Encoding),
+    /// Codings the pipeline does not decode, or several.
+    Unusable,
+}
+
+/// The codings of every `Transfer-Encoding` line besides `chunked` and `identity`.
+///
+/// ```
+/// use sluice_edge::pipeline::Encoding;
+/// use sluice_edge::policy::headers::HeaderList;
+/// use sluice_edge::policy::response::{transfer_coding, TransferCoding};
+/// let gzip = HeaderList::from_pairs([("transfer-encoding", "gzip, chunked")]);
+/// assert_eq!(transfer_coding(&gzip), TransferCoding::Decodable(Encoding::Gzip));
+/// let chunked = HeaderList::from_pairs([("transfer-encoding", "chunked")]);
+/// assert_eq!(transfer_coding(&chunked), TransferCoding::None);
+/// let odd = HeaderList::from_pairs([("transfer-encoding", "compress, chunked")]);
+/// assert_eq!(transfer_coding(&odd), TransferCoding::Unusable);
+/// ```
+pub fn transfer_coding(headers: &impl ReadHeaders) -> TransferCoding {
+    let codings: Vec<&[u8]> = list_elements(headers, "transfer-encoding")
+        .into_iter()
+        .filter(|c| !c.eq_ignore_ascii_case(b"chunked") && !c.eq_ignore_ascii_case(b"identity"))
+        .collect();
+    match codings.as_slice() {
+        [] => TransferCoding::None,
+        [one] => match text(one, NonUtf8::Absent).and_then(|c| Encoding::from_header(Some(&c))) {
+            Some(Encoding::Identity) | None => TransferCoding::Unusable,
+            Some(coding) => TransferCoding::Decodable(coding),
+        },
+        _ => TransferCoding::Unusable,
     }
 }
 
@@ -109,9 +151,17 @@ pub const POLICY_HEADERS: [&str; 2] = [
 /// ([`cookies::set_cookie_for_proxy`]). Every path applies it, redirects included.
 pub fn rewrite_header_urls(headers: &mut impl Headers, urls: &UrlRewriter) {
     for name in URL_HEADERS {
-        edit_each(headers, name, |value| match urls.rewrite_bytes(value) {
-            std::borrow::Cow::Owned(rewritten) => Some(rewritten),
-            std::borrow::Cow::Borrowed(_) => None,
+        // A backslash is a slash in a URL the browser follows (`Location: /\\host/x`);
+        // `Report-To` is JSON, where it escapes.
+        let context = match name {
+            "report-to" => Context::Text,
+            _ => Context::Url,
+        };
+        edit_each(headers, name, |value| {
+            match urls.rewrite_bytes_in(value, context) {
+                std::borrow::Cow::Owned(rewritten) => Some(rewritten),
+                std::borrow::Cow::Borrowed(_) => None,
+            }
         });
     }
     for name in POLICY_HEADERS {
@@ -174,6 +224,32 @@ pub fn prepare_modified_body(headers: &mut impl Headers) {
     headers.set("vary", &vary);
 }
 
+/// Says the body's content coding: `Content-Encoding` names it, or is absent for identity.
+pub fn set_content_encoding(headers: &mut impl Headers, encoding: Encoding) {
+    match encoding.token() {
+        Some(token) => headers.set("content-encoding", token.as_bytes()),
+        None => headers.remove("content-encoding"),
+    }
+}
+
+/// The most bytes of response head Fastly sends: its documented limit is 69 KB.
+pub const MAX_HEAD_BYTES: usize = 69 * 1024;
+
+/// The size of a head's header lines as they go out (`name: value` and a line end each).
+pub fn head_bytes(headers: &impl ReadHeaders) -> usize {
+    headers
+        .names()
+        .iter()
+        .map(|name| {
+            headers
+                .get_all(name)
+                .iter()
+                .map(|value| name.len() + value.len() + 4)
+                .sum::<usize>()
+        })
+        .sum()
+}
+
 /// `"abc"` becomes `W/"abc"`; a weak ETag stays as it is. Bytes are kept as they are.
 ///
 /// ```
@@ -217,8 +293,8 @@ pub fn vary_with_accept_encoding(vary: &[&[u8]]) -> Vec<u8> {
 /// ```
 /// use sluice_edge::policy::response::private_cache_control;
 /// assert_eq!(private_cache_control(&[b"public", b"max-age=60", b"s-maxage=600"]), b"max-age=60, private");
+/// assert_eq!(private_cache_control(&[b"private=\"set-cookie, x-user\"", b"no-cache"]), b"no-cache, private");
 /// assert_eq!(private_cache_control(&[]), b"private");
-/// assert_eq!(private_cache_control(&[b"private"]), b"private");
 /// ```
 pub fn private_cache_control(directives: &[&[u8]]) -> Vec<u8> {
     let name = |d: &[u8]| -> Vec<u8> {
@@ -242,8 +318,28 @@ pub fn private_cache_control(directives: &[&[u8]]) -> Vec<u8> {
     kept.join(&b", "[..])
 }
 
+/// Headers that tell a shared cache how long to keep a response whatever `Cache-Control` says:
+/// Fastly's `Surrogate-Control`, RFC 9213's `CDN-Cache-Control` and the targeted fields named
+/// after it (`Cloudflare-CDN-Cache-Control`), Akamai's `Edge-Control`, and `Expires`. A
+/// response that carries one reader's ID goes without them ([`is_shared_cache_header`]).
+pub const SHARED_CACHE_HEADERS: [&str; 4] = [
+    "surrogate-control",
+    "cdn-cache-control",
+    "edge-control",
+    "expires",
+];
+
+/// Whether `name` is one of the [`SHARED_CACHE_HEADERS`] or a targeted cache field
+/// (`<target>-cdn-cache-control`, RFC 9213).
+pub fn is_shared_cache_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SHARED_CACHE_HEADERS.contains(&name.as_str()) || name.ends_with("-cdn-cache-control")
+}
+
 /// Adds what identity decided to a response: the ID header and cookie, or the cookie's expiry.
-/// Either way the response is then private to this reader (see [`private_cache_control`]).
+/// Either way the response is then private to this reader: `Cache-Control` says so (see
+/// [`private_cache_control`]), and every header that could let a shared cache keep it anyway is
+/// removed ([`is_shared_cache_header`]).
 pub fn apply_identity(headers: &mut impl Headers, action: &IdentityAction, domain: Option<&str>) {
     let cookie = match action {
         IdentityAction::Set(id) => {
@@ -256,6 +352,11 @@ pub fn apply_identity(headers: &mut impl Headers, action: &IdentityAction, domai
     headers.append("set-cookie", cookie.as_bytes());
     let cache_control = private_cache_control(&list_elements(headers, "cache-control"));
     headers.set("cache-control", &cache_control);
+    for name in headers.names() {
+        if is_shared_cache_header(&name) {
+            headers.remove(&name);
+        }
+    }
 }
 
 /// Where the client is, from geolocation.

@@ -34,6 +34,11 @@ pub struct Settings {
     /// HTML post-processors. Key `post_processors`, a comma separated list; known: `nextjs`.
     /// Default empty.
     pub post_processors: Vec<PostProcessor>,
+    /// Path prefixes whose scripts and stylesheets are served byte for byte, as if their URLs
+    /// carried the verbatim marker: for resources whose integrity a page checks from script
+    /// (webpack's SRI plugin sets `integrity` on the chunks it loads), which no marker reaches.
+    /// Key `verbatim_paths`, a comma separated list of paths starting with `/`; default empty.
+    pub verbatim_paths: Vec<String>,
     /// The HMAC key of the synthetic ID, from the Secret Store `sluice_secrets`
     /// (`synthetic_id_key`), required.
     pub synthetic_id_key: Vec<u8>,
@@ -109,6 +114,14 @@ pub fn brotli_encoder_fits(quality: u32, window: u32) -> bool {
 }
 
 impl Settings {
+    /// Whether the resource at `path` is served byte for byte when it is a script or a
+    /// stylesheet ([`verbatim_paths`](Self::verbatim_paths)).
+    pub fn is_verbatim_path(&self, path: &str) -> bool {
+        self.verbatim_paths
+            .iter()
+            .any(|prefix| path.starts_with(prefix.as_str()))
+    }
+
     /// Reads the settings through `lookup` (key to value). Every value is trimmed of the
     /// whitespace around it (a newline left by a copy and paste), then checked; a value that
     /// cannot be used is an error naming its key, never clamped, truncated or guessed at.
@@ -215,7 +228,24 @@ impl Settings {
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let verbatim_paths = value("verbatim_paths")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(
+                |p| match p.starts_with('/') && p.bytes().all(|b| b.is_ascii_graphic()) {
+                    true => Ok(p.to_owned()),
+                    false => Err(SettingsError::Invalid {
+                        key: "verbatim_paths",
+                        value: p.to_owned(),
+                        why: "expected paths starting with /, without spaces, separated by commas",
+                    }),
+                },
+            )
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
+            verbatim_paths,
             cookie_domain,
             unknown_jurisdiction,
             response_headers,
@@ -460,7 +490,7 @@ mod tests {
     #[test]
     fn refuses_what_cannot_be_used_with_a_reason() {
         let long_backend = "b".repeat(256);
-        let cases: [(&[(&str, &str)], &str); 26] = [
+        let cases: [(&[(&str, &str)], &str); 27] = [
             (&[], "origin_host"),
             (&[("origin_host", "a b")], "origin_host"),
             (&[("origin_host", "a.example/news")], "origin_host"),
@@ -503,6 +533,7 @@ mod tests {
             ),
             (&[("origin_backend", "ori\ngin")], "origin_backend"),
             (&[("inject_script", "/a.js\u{7}")], "inject_script"),
+            (&[("verbatim_paths", "/static/, chunks/")], "verbatim_paths"),
         ];
         for (pairs, key) in cases {
             let mut pairs = pairs.to_vec();
