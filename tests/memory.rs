@@ -162,6 +162,8 @@ async fn long_tokens_cost_a_bounded_heap() -> TestResult {
         );
         heaps.push((name, measured.heap_mib));
     }
+    // The figures README.md and RELIABILITY.md quote (`-- --nocapture` shows them).
+    println!("guest heap: {heaps:?}");
     let small = heaps[0].1;
     assert!(heaps[1].1 <= small + 1.0, "{heaps:?}");
     // lol_html holds the tag (7 MiB) and writes it out again; the rewrite takes the value,

@@ -77,6 +77,58 @@ async fn a_one_megabyte_token_is_rewritten(#[case] content: String) -> TestResul
     Ok(())
 }
 
+/// One start tag larger than lol_html holds (150,000 attributes) fails the response visibly:
+/// the page so far, then a cut without the terminating chunk, and a log line; never the rest
+/// passed through unread.
+#[tokio::test]
+async fn a_start_tag_larger_than_the_html_memory_cap_truncates_the_page() -> TestResult {
+    let attributes: String = (0..150_000).map(|i| format!(" a{i}=\"v\"")).collect();
+    let page = format!(
+        "<html><head></head><body><p>before</p><div{attributes}>x</div><a href=\"https://{ORIGIN_HOST}/after\">after</a></body></html>"
+    );
+    let (wire, edge, _origin) = fetch(
+        Script::new()
+            .head(200, html_head())
+            .trickle(&page, 64 * 1024, Duration::ZERO)
+            .end(),
+    )
+    .await?;
+
+    wire.assert_status(200).assert_truncated();
+    assert!(!String::from_utf8_lossy(wire.body()).contains("after"));
+    assert!(
+        edge.log().wait_for("memory limit", 5 * SECOND),
+        "{}",
+        edge.log().tail(10)
+    );
+    Ok(())
+}
+
+/// An HTTP/1.0 client's page is held to be sent with a length; past 8 MiB it is a 505 that asks
+/// for HTTP/1.1, before anything is sent.
+#[tokio::test]
+async fn an_http_1_0_client_asking_for_a_page_past_the_hold_gets_a_505() -> TestResult {
+    let page = format!(
+        "<html><body>{}</body></html>",
+        "<p>words and words</p>".repeat(500_000)
+    );
+    let (edge, _origin) = {
+        let origin = ScriptedOrigin::start(
+            Script::new()
+                .head(200, html_head())
+                .trickle(&page, 64 * 1024, Duration::ZERO)
+                .end(),
+        )?;
+        (sluice().backend("origin", &origin).start().await?, origin)
+    };
+
+    let wire = edge.get("/").http_1_0().send().await?;
+
+    wire.assert_status(505);
+    assert!(String::from_utf8_lossy(wire.body()).contains("HTTP/1.1"));
+    Ok(())
+}
+
 #[tokio::test]
 async fn ninety_set_cookie_headers_all_arrive() -> TestResult {
     let mut headers = html_head();

@@ -165,3 +165,30 @@ async fn scripts_under_verbatim_paths_keep_their_bytes() -> TestResult {
     assert!(elsewhere.contains(&format!("http://{}/chunk.js", edge.addr())));
     Ok(())
 }
+
+/// An import map's `integrity` entries that come through the proxy are marked, with the imports
+/// that name them, and the module arrives with the bytes of its hash.
+#[tokio::test]
+async fn an_import_maps_checked_modules_arrive_byte_for_byte() -> TestResult {
+    let module = format!("export const api = 'https://{ORIGIN_HOST}/api';\n");
+    let page = format!(
+        r#"<html><head><script type="importmap">{{"imports":{{"app":"https://{ORIGIN_HOST}/app.js"}},"integrity":{{"https://{ORIGIN_HOST}/app.js":"sha384-a"}}}}</script></head></html>"#
+    );
+    let origin = page_and_script(page, module.clone())?;
+    let edge = edge_for(&origin).await?;
+
+    let body = text(&edge.get("/").send().await?);
+
+    let marked = format!("http://{}/app.js?sluice-verbatim=1", edge.addr());
+    assert!(
+        body.contains(&format!(
+            r#""imports":{{"app":"{marked}"}},"integrity":{{"{marked}":"sha384-a"}}"#
+        )),
+        "{body}"
+    );
+    edge.get("/app.js?sluice-verbatim=1")
+        .send()
+        .await?
+        .assert_body(&module);
+    Ok(())
+}

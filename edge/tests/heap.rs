@@ -110,6 +110,8 @@ fn every_brotli_setting_served_fits_its_budget_and_every_one_refused_would_not()
             );
         }
     }
+    // The table BENCHMARKS.md quotes (`-- --nocapture` shows it).
+    println!("{table}");
 }
 
 #[test]
