@@ -3,7 +3,7 @@
 //! for byte, every failed one must fail visibly (in practice: truncated; under enough load a
 //! cut can also close the connection before the head got out), and nothing else may happen.
 
-use crate::common::{ORIGIN_HOST, TestResult, sluice};
+use crate::common::{ORIGIN_HOST, TestResult, sluice_unbudgeted as sluice};
 use harness::codec;
 use harness::{ReceivedRequest, Router, Script, ScriptedOrigin};
 use sluice_edge::pipeline::{ContentKind, Params, process};
@@ -44,6 +44,7 @@ fn route(request: &ReceivedRequest) -> Script {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_streams_are_all_exact_or_truncated() -> TestResult {
+    let _heavy = crate::common::cpu_heavy().await;
     let origin = ScriptedOrigin::serve("127.0.0.1:0", Router::from_fn(route))?;
     let edge = Arc::new(sluice().backend("origin", &origin).start().await?);
     let proxy = edge.addr().to_string();

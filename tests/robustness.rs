@@ -1,7 +1,7 @@
 //! Bad and extreme origin responses through Viceroy: each ends with a named outcome, the log
 //! says why, and nothing is a complete-looking wrong page.
 
-use crate::common::{ORIGIN_HOST, SECOND, TestResult, sluice};
+use crate::common::{ORIGIN_HOST, SECOND, TestResult, sluice, sluice_unbudgeted};
 use harness::codec;
 use harness::{Edge, Script, ScriptedOrigin};
 use rstest::rstest;
@@ -79,20 +79,19 @@ async fn a_one_megabyte_token_is_rewritten(#[case] content: String) -> TestResul
 
 /// One start tag larger than lol_html holds (150,000 attributes) fails the response visibly:
 /// the page so far, then a cut without the terminating chunk, and a log line; never the rest
-/// passed through unread.
+/// passed through unread. (Unbudgeted: on a busy machine the CPU budget may switch to the text
+/// rewrite before the tag is through, and that rewrite holds no tag.)
 #[tokio::test]
 async fn a_start_tag_larger_than_the_html_memory_cap_truncates_the_page() -> TestResult {
     let attributes: String = (0..150_000).map(|i| format!(" a{i}=\"v\"")).collect();
     let page = format!(
         "<html><head></head><body><p>before</p><div{attributes}>x</div><a href=\"https://{ORIGIN_HOST}/after\">after</a></body></html>"
     );
-    let (wire, edge, _origin) = fetch(
-        Script::new()
-            .head(200, html_head())
-            .trickle(&page, 64 * 1024, Duration::ZERO)
-            .end(),
-    )
-    .await?;
+    let script = Script::new()
+        .head(200, html_head())
+        .trickle(&page, 64 * 1024, Duration::ZERO)
+        .end();
+    let (wire, edge, _origin) = one_request(sluice_unbudgeted(), script).await?;
 
     wire.assert_status(200).assert_truncated();
     assert!(!String::from_utf8_lossy(wire.body()).contains("after"));

@@ -5,6 +5,7 @@
 mod common;
 
 mod browser;
+mod budget;
 mod encodings;
 mod fidelity;
 mod greeter;

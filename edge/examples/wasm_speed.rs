@@ -18,10 +18,14 @@
 //! encoding the whole pipeline in and out (`identity`, `gzip`, `br`: the page compressed first,
 //! as an origin would, gzip 6 and brotli 5 with a 4 MiB window) and the codecs alone
 //! (`gzip-decode`, `gzip-encode`, `br-decode`, `br-encode`: Sluice's output settings, fed in
-//! read-sized pieces with a flush after each, as the pipeline feeds them). BYTES is the decoded page's
-//! size; the median and the least are of N runs after one warm-up run.
+//! read-sized pieces with a flush after each, as the pipeline feeds them), and the CPU budget's
+//! steps taken from the first byte (`gzip-level1`, `gzip-stored`, `gzip-text` (stored and the
+//! text rewrite), `br-stored`, `br-text`, `identity-text`). The whole pipeline's modes and the steps' have a
+//! sixth column: the bytes they send. BYTES is the decoded page's size; the median and the least are of N runs
+//! after one warm-up run.
 
-use sluice_edge::pipeline::parts::{decode_only, encode_only, parse_only};
+use sluice_edge::pipeline::budget::Step;
+use sluice_edge::pipeline::parts::{decode_only, encode_only, parse_only, process_stepped};
 use sluice_edge::pipeline::{
     ContentKind, Encoding, Params, PipelineSettings, process_response_streaming,
 };
@@ -88,6 +92,14 @@ fn report(name: &str, mode: &str, bytes: usize, times: Times) {
     );
 }
 
+/// A mode that writes a response, with the bytes it sends.
+fn report_sent(name: &str, mode: &str, bytes: usize, times: Times, sent: u64) {
+    println!(
+        "{name}\t{mode}\t{bytes}\t{:.3}\t{:.3}\t{sent}",
+        times.median, times.least
+    );
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut runs, mut dir, mut pages) = (7, ".".to_owned(), Vec::new());
@@ -138,11 +150,13 @@ fn main() {
                 let body = encode_only(encoding, &page, &origin).expect("encodes");
                 if wanted(&whole) {
                     let params = params(encoding);
+                    let mut sent = 0;
                     let times = times_ms(runs, cold, || {
-                        process_response_streaming(&body[..], &mut std::io::sink(), &params)
-                            .expect("streams");
+                        sent = process_response_streaming(&body[..], &mut std::io::sink(), &params)
+                            .expect("streams")
+                            .bytes_out;
                     });
-                    report(&name, &whole, page.len(), times);
+                    report_sent(&name, &whole, page.len(), times, sent);
                 }
                 if codec && wanted(&decode) {
                     let times = times_ms(runs, cold, || {
@@ -157,6 +171,37 @@ fn main() {
                     encode_only(encoding, &page, &sluice).expect("encodes");
                 });
                 report(&name, &encode, page.len(), times);
+            }
+        }
+        // The CPU budget's steps, taken from the first byte: what the rest of a page costs
+        // after each, and what it sends.
+        let stepped: [(&str, Encoding, &[Step]); 6] = [
+            ("gzip-level1", Encoding::Gzip, &[Step::Level(1)]),
+            ("gzip-stored", Encoding::Gzip, &[Step::Stored]),
+            (
+                "gzip-text",
+                Encoding::Gzip,
+                &[Step::Stored, Step::TextRewrite],
+            ),
+            ("br-stored", Encoding::Brotli, &[Step::Stored]),
+            (
+                "br-text",
+                Encoding::Brotli,
+                &[Step::Stored, Step::TextRewrite],
+            ),
+            ("identity-text", Encoding::Identity, &[Step::TextRewrite]),
+        ];
+        for (mode, encoding, steps) in stepped {
+            if wanted(mode) {
+                let body = encode_only(encoding, &page, &origin).expect("encodes");
+                let params = params(encoding);
+                let mut sent = 0;
+                let times = times_ms(runs, cold, || {
+                    sent = process_stepped(&body, &params, steps)
+                        .expect("streams")
+                        .len() as u64;
+                });
+                report_sent(&name, mode, page.len(), times, sent);
             }
         }
     }

@@ -157,7 +157,7 @@ impl Headers for StrictHeaders {
 }
 
 /// The settings' keys, in the order [`settings_never_panic`] fills them.
-const SETTING_KEYS: [&str; 14] = [
+const SETTING_KEYS: [&str; 15] = [
     "origin_host",
     "origin_backend",
     "inject_script",
@@ -172,6 +172,7 @@ const SETTING_KEYS: [&str; 14] = [
     "max_decoded_bytes",
     "log_endpoint",
     "origin_host",
+    "vcpu_budget_ms",
 ];
 
 /// Arbitrary text as the Config Store's values (split at NUL bytes, one field per key of
@@ -222,6 +223,7 @@ pub fn settings_never_panic(data: &[u8]) {
         );
     }
     assert!(!settings.inject_script.chars().any(char::is_control));
+    assert!((1..=120_000).contains(&settings.vcpu_budget_ms));
 }
 
 /// Arbitrary bytes as a client request and an origin response, through the functions the

@@ -1,5 +1,5 @@
 //! The document as a whole: where the script tag goes and what charset it names, which
-//! byte-order mark wins, and that comments of any length stream through.
+//! byte-order mark wins, and what a long comment costs.
 
 use sluice_edge::pipeline::{ContentKind, Params, process};
 
@@ -63,15 +63,21 @@ fn a_utf8_byte_order_mark_wins_over_a_utf16_label() {
 }
 
 #[test]
-fn a_comment_of_any_length_streams_through() {
+fn a_comment_within_the_html_memory_cap_passes_byte_for_byte_and_a_longer_one_fails() {
+    // lol_html holds a comment whole, like a tag (see `pipeline::html`): up to its cap.
     let comment = format!(
         "<!-- {} https://{HOST}/in-a-comment -->",
-        "c".repeat(20 << 20)
+        "c".repeat(6 << 20)
     );
-    let page = format!(
-        "<!doctype html><html><head></head><body><p>a</p>{comment}<p><a href=\"https://{HOST}/b\">b</a></p></body></html>"
-    );
-    let out = rewrite(&page, &params());
+    let page = |comment: &str| {
+        format!(
+            "<!doctype html><html><head></head><body><p>a</p>{comment}<p><a href=\"https://{HOST}/b\">b</a></p></body></html>"
+        )
+    };
+    let out = rewrite(&page(&comment), &params());
     assert!(out.contains(&comment), "the comment is kept byte for byte");
     assert!(out.contains("<a href=\"https://proxy.example/b\">b</a></p></body></html>"));
+    let longer = format!("<!-- {} -->", "c".repeat(20 << 20));
+    let error = process(page(&longer).as_bytes(), &params()).unwrap_err();
+    assert!(error.to_string().contains("memory limit"), "{error}");
 }

@@ -230,7 +230,7 @@ proptest! {
     /// The settings check on values built from what the settings read: host names with ports
     /// and dots, numbers with signs, backend names of every length.
     #[test]
-    fn settings_are_usable_or_refused(values in prop::collection::vec(setting_value(), 14)) {
+    fn settings_are_usable_or_refused(values in prop::collection::vec(setting_value(), 15)) {
         sluice_edge::fuzzing::settings_never_panic(values.join("\0").as_bytes());
     }
 }

@@ -11,6 +11,13 @@ pub fn sluice() -> harness::EdgeBuilder {
     harness::Edge::boot().package("edge")
 }
 
+/// Sluice with a CPU budget no test page reaches: the whole pipeline, whatever the machine's
+/// speed. For tests about memory or exact output, which the budget's steps would make depend
+/// on timing.
+pub fn sluice_unbudgeted() -> harness::EdgeBuilder {
+    sluice().config("sluice_config", "vcpu_budget_ms", "100000")
+}
+
 /// The host the default fastly.toml configures as the publisher origin.
 pub const ORIGIN_HOST: &str = "www.publisher.example";
 
@@ -42,6 +49,14 @@ pub fn page(body: &str) -> String {
     format!(
         "<!doctype html><html><head><title>t</title></head><body>{body}<a href=\"https://{ORIGIN_HOST}/next\">next</a></body></html>"
     )
+}
+
+/// Taken by the tests whose figures are CPU time (the budget's vCPU per request) and by those
+/// that load the machine most (pages of tens of megabytes, 200 streams at once): two of them at
+/// once on a 2-core machine would measure each other. Other tests run beside them.
+pub async fn cpu_heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    HEAVY.lock().await
 }
 
 /// A second.

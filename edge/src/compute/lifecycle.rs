@@ -33,6 +33,7 @@ use fastly::http::body::StreamingBody;
 use fastly::http::request::SendErrorCause;
 use fastly::http::{StatusCode, Url, Version};
 use fastly::{Body, Request, Response};
+use sluice_edge::pipeline::budget::{self, Meter, Overrun, Stepped};
 use sluice_edge::pipeline::{
     self, BoundedBuffer, ContentKind, Encoding, Params, PipelineError, Stats,
 };
@@ -40,7 +41,7 @@ use sluice_edge::policy::gate::{self, GateInput, ResponsePath};
 use sluice_edge::policy::headers::ReadHeaders;
 use sluice_edge::policy::identity::IdentityAction;
 use sluice_edge::policy::request::{
-    OriginRequest, output_encoding, prepare_origin_headers, take_verbatim,
+    OriginRequest, accepted_codings, output_encoding, prepare_origin_headers, take_verbatim,
 };
 use sluice_edge::policy::response::{self, FinalHeaders, Geo};
 use sluice_edge::policy::settings::{PostProcessor, Settings};
@@ -84,7 +85,16 @@ pub(crate) fn proxy(
     let content_type = response::content_type(&ResponseHeaders(&response));
     match path {
         ResponsePath::Stream { kind, encoding } => {
-            let output = output_encoding(context.accept_encoding.as_deref(), encoding);
+            let length = response::content_length(&ResponseHeaders(&response));
+            let (first, rest) = match first_chunk_checked(response.take_body(), encoding, settings)
+            {
+                Ok(body) => body,
+                Err(reason) => {
+                    log::error!("refused before streaming: {reason}");
+                    return Some(error_response(StatusCode::BAD_GATEWAY, &reason, &context));
+                }
+            };
+            let output = output_within_budget(encoding, kind, length, &first, settings, &context);
             let params = pipeline_params(
                 &response,
                 content_type.as_deref(),
@@ -93,14 +103,9 @@ pub(crate) fn proxy(
                 kind,
                 encoding,
             )
-            .with_output_encoding(output);
-            let origin_body = match first_chunk_checked(response.take_body(), encoding, settings) {
-                Ok(body) => body,
-                Err(reason) => {
-                    log::error!("refused before streaming: {reason}");
-                    return Some(error_response(StatusCode::BAD_GATEWAY, &reason, &context));
-                }
-            };
+            .with_output_encoding(output)
+            .with_budget(settings.vcpu_budget_ms, length);
+            let origin_body = std::io::Cursor::new(first).chain(rest);
             let mut headers = ResponseHeadersMut(&mut response);
             response::prepare_modified_body(&mut headers);
             response::set_content_encoding(&mut headers, output);
@@ -161,7 +166,7 @@ fn buffered(
     context: &RequestContext,
 ) -> Response {
     let mut out = BoundedBuffer::new(HTTP10_MAX_BODY_BYTES);
-    match pipeline::process_response_streaming(origin_body, &mut out, params) {
+    match pipeline::process_response_metered(origin_body, &mut out, params, &mut VcpuMeter) {
         Ok(stats) => {
             log_outcome(Outcome::Complete(stats));
             response.set_body(out.into_inner());
@@ -249,12 +254,12 @@ fn decide(response: &Response, ask: &Ask<'_>, range_requested: bool) -> Response
 
 /// Reads the origin's first chunk and checks that it decodes, before anything is committed: a
 /// body that is corrupt from its first byte, or an origin that fails before sending any, is
-/// then a 502. The chunk is put back in front of the rest of the body.
+/// then a 502. Returns the chunk, to go in front of the rest of the body.
 fn first_chunk_checked(
     mut origin_body: Body,
     encoding: Encoding,
     settings: &Settings,
-) -> Result<impl Read, String> {
+) -> Result<(Vec<u8>, Body), String> {
     let mut first = vec![0; settings.pipeline.read_buffer_bytes()];
     let n = loop {
         match origin_body.read(&mut first) {
@@ -265,7 +270,48 @@ fn first_chunk_checked(
     };
     first.truncate(n);
     pipeline::check_start(encoding, &first).map_err(|e| e.to_string())?;
-    Ok(std::io::Cursor::new(first).chain(origin_body))
+    Ok((first, origin_body))
+}
+
+/// The output coding: what the client's `Accept-Encoding` prefers, unless the CPU budget says a
+/// coding the client also accepts would cost less and the preferred one would not fit
+/// ([`budget::affordable_output`]). The body's decoded size is estimated from its length and
+/// how far its first chunk expands, which is measured only when there is a choice to make.
+fn output_within_budget(
+    encoding: Encoding,
+    kind: ContentKind,
+    length: Option<u64>,
+    first: &[u8],
+    settings: &Settings,
+    context: &RequestContext,
+) -> Encoding {
+    let accept = context.accept_encoding.as_deref();
+    let preferred = output_encoding(accept, encoding);
+    let accepted = accepted_codings(accept);
+    let level = settings.pipeline.gzip_level();
+    if budget::cheaper_compressed(preferred, &accepted, kind, encoding, level).is_empty() {
+        return preferred;
+    }
+    let estimate = length
+        .zip(pipeline::decoded_ratio(encoding, first))
+        .map(|(length, ratio)| (length as f64 * ratio) as u64);
+    let chosen = budget::affordable_output(
+        preferred,
+        &accepted,
+        kind,
+        encoding,
+        estimate,
+        settings.vcpu_budget_ms,
+        level,
+    );
+    if let (true, Some(decoded)) = (chosen != preferred, estimate) {
+        log::warn!(
+            "budget: {preferred} -> {chosen} before streaming, about {:.1} MB to decode in {} ms",
+            decoded as f64 / 1e6,
+            settings.vcpu_budget_ms
+        );
+    }
+    chosen
 }
 
 /// Step 2: the origin request. Only the configured backend is ever asked, with the publisher's
@@ -366,6 +412,24 @@ fn commit(response: Response) -> StreamingBody {
     response.stream_to_client()
 }
 
+/// The request's vCPU clock, for the CPU budget: the host's count of what Fastly bills and
+/// limits. Each step the budget takes is logged as it is taken.
+struct VcpuMeter;
+
+impl Meter for VcpuMeter {
+    fn elapsed_ms(&mut self) -> Option<u64> {
+        fastly::compute_runtime::elapsed_vcpu_ms().ok()
+    }
+
+    fn stepped(&mut self, stepped: &Stepped) {
+        log::warn!("{stepped}");
+    }
+
+    fn overrun(&mut self, overrun: &Overrun) {
+        log::error!("{overrun}");
+    }
+}
+
 /// How a streamed response ended.
 enum Outcome {
     Complete(Stats),
@@ -377,7 +441,7 @@ enum Outcome {
 /// chunked body then stops without its terminating 0-chunk and the connection closes, so the
 /// client can tell the page is incomplete.
 fn stream_body(origin_body: impl Read, mut client: StreamingBody, params: &Params) -> Outcome {
-    match pipeline::process_response_streaming(origin_body, &mut client, params) {
+    match pipeline::process_response_metered(origin_body, &mut client, params, &mut VcpuMeter) {
         Ok(stats) => match client.finish() {
             Ok(()) => Outcome::Complete(stats),
             Err(error) => Outcome::FinishFailed(error),

@@ -89,6 +89,11 @@ impl<W: Write> Decoder<W> {
     }
 
     /// Decoded bytes so far.
+    /// The stage decoded bytes go to.
+    pub(crate) fn next_mut(&mut self) -> &mut W {
+        &mut self.next
+    }
+
     pub(crate) fn decoded(&self) -> u64 {
         self.decoded
     }

@@ -38,12 +38,13 @@ use super::inline::InlineText;
 use super::nextjs::NEXT_DATA_ID;
 use super::references::Decoded;
 use super::sightings::HostSightings;
+use super::text::TextRewriter;
 use super::url::{Context, splice};
 use super::verbatim::{comes_through_the_proxy, leaves_the_proxy, mark_verbatim};
 use super::{PipelineError, UrlRewriter};
 use lol_html::html_content::{ContentType, Element, TextChunk};
 use lol_html::{
-    AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, Settings, element, end, text,
+    AsciiCompatibleEncoding, HtmlRewriter, MemorySettings, Settings, doctype, element, end, text,
 };
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
@@ -132,11 +133,16 @@ enum Inject {
     /// charset), else before `</head>`.
     InHead,
     Done,
+    /// The document went on as text before the tag went in (the CPU budget): it never will.
+    GivenUp,
 }
 
 /// What the handlers share: counts for the stats, what the document is, what the page's
 /// policy pins, and where the origin host appears in it.
 struct Page {
+    urls: UrlRewriter,
+    /// The Next.js post-processor is on.
+    nextjs: bool,
     rewrites: Cell<u64>,
     inject: Cell<Inject>,
     /// A doctype, `<html>`, `<head>` or `<body>` was seen: a document, not a fragment.
@@ -167,6 +173,8 @@ enum ScriptKind {
 impl Page {
     fn new(options: &HtmlOptions) -> Self {
         Page {
+            urls: options.urls.clone(),
+            nextjs: options.nextjs,
             rewrites: Cell::default(),
             inject: Cell::new(Inject::Waiting),
             document: Cell::default(),
@@ -199,9 +207,10 @@ impl Page {
 
     /// The injected tag, once: `None` if it is already in.
     fn take_tag(&self, injection: &Injection) -> Option<String> {
-        if self.inject.replace(Inject::Done) == Inject::Done {
+        if matches!(self.inject.get(), Inject::Done | Inject::GivenUp) {
             return None;
         }
+        self.inject.set(Inject::Done);
         let charset = if self.utf8.get() && !injection.transcoded {
             ""
         } else {
@@ -215,16 +224,14 @@ impl Page {
 }
 
 pub(crate) struct HtmlStage<W> {
-    rewriter: HtmlRewriter<'static, OutputBuffer>,
+    /// lol_html, until the CPU budget asks for the text rewrite ([`Self::rewrite_rest_as_text`]).
+    rewriter: Option<HtmlRewriter<'static, OutputBuffer>>,
+    /// The text rewrite that takes the rest of the document after that.
+    text: Option<TextRewriter<Vec<u8>>>,
     output: Rc<RefCell<Vec<u8>>>,
     page: Rc<Page>,
-    /// The document's first bytes, until they say whether it opens with a doctype.
-    opening: Option<Vec<u8>>,
     next: W,
 }
-
-/// What a document that opens with a doctype opens with (in any letter case).
-const DOCTYPE: &[u8] = b"<!doctype";
 
 struct OutputBuffer(Rc<RefCell<Vec<u8>>>);
 
@@ -249,6 +256,15 @@ impl<W: Write> HtmlStage<W> {
         for handler in handlers(&options, &page) {
             settings = settings.append_element_content_handler(handler);
         }
+        // A doctype marks a document. The handler also keeps lol_html lexing every byte: without
+        // it lol_html scans for tags and lexes again each one the universal handler asks for,
+        // which costs 8-10% more on the pages measured (BENCHMARKS.md); with it, lol_html holds
+        // a comment whole, like a tag, within `max_html_memory_bytes`.
+        let doctype_page = Rc::clone(&page);
+        settings = settings.append_document_content_handler(doctype!(move |_| {
+            doctype_page.document.set(true);
+            Ok(())
+        }));
         let inject = options.inject.clone();
         let end_page = Rc::clone(&page);
         settings = settings.append_document_content_handler(end!(move |end| {
@@ -263,35 +279,14 @@ impl<W: Write> HtmlStage<W> {
             Ok(())
         }));
         HtmlStage {
-            rewriter: HtmlRewriter::new(settings, OutputBuffer(Rc::clone(&output))),
+            rewriter: Some(HtmlRewriter::new(
+                settings,
+                OutputBuffer(Rc::clone(&output)),
+            )),
+            text: None,
             output,
             page,
-            opening: Some(Vec::new()),
             next,
-        }
-    }
-
-    /// Notes whether the document opens with a doctype (after a byte-order mark and white
-    /// space). lol_html could say so through a doctype handler, but with one it holds every
-    /// comment whole in memory; reading the first bytes here costs nothing.
-    fn sniff_doctype(&mut self, chunk: &[u8]) {
-        let Some(opening) = &mut self.opening else {
-            return;
-        };
-        let skip = |b: &u8| b.is_ascii_whitespace() || matches!(b, 0xef | 0xbb | 0xbf);
-        if opening.is_empty() {
-            opening.extend(chunk.iter().skip_while(|b| skip(b)).take(DOCTYPE.len()));
-        } else {
-            let more = DOCTYPE.len() - opening.len();
-            opening.extend(chunk.iter().take(more));
-        }
-        let known =
-            opening.len() == DOCTYPE.len() || !DOCTYPE.starts_with(&opening.to_ascii_lowercase());
-        if known {
-            if opening.eq_ignore_ascii_case(DOCTYPE) {
-                self.page.document.set(true);
-            }
-            self.opening = None;
         }
     }
 
@@ -304,13 +299,70 @@ impl<W: Write> HtmlStage<W> {
         Ok(())
     }
 
+    /// The stage this one writes to.
+    pub(crate) fn next_mut(&mut self) -> &mut W {
+        &mut self.next
+    }
+
+    /// Rewrites the rest of the document as text, without lol_html (the CPU budget's last
+    /// step): what lol_html still holds (an unfinished tag) and everything after it go through
+    /// the text replacer, which rewrites absolute and protocol-relative URLs in every form
+    /// wherever they are. The script tag, if it is not in yet, is not injected any more: its
+    /// place in the document has passed.
+    pub(crate) fn rewrite_rest_as_text(&mut self) -> io::Result<()> {
+        let Some(rewriter) = self.rewriter.take() else {
+            return Ok(());
+        };
+        self.drain(0)?;
+        if self.page.inject.get() != Inject::Done {
+            self.page.inject.set(Inject::GivenUp);
+        }
+        rewriter.end().map_err(rewrite_error)?;
+        let held = std::mem::take(&mut *self.output.borrow_mut());
+        // A Next.js page's data goes on being read for its bare hosts: `__NEXT_DATA__`'s
+        // `"host` and flight data's `\"host`.
+        let urls = match self.page.nextjs {
+            true => self
+                .page
+                .urls
+                .clone()
+                .with_json_string_hosts()
+                .with_quoted_hosts(),
+            false => self.page.urls.clone(),
+        };
+        let mut text = TextRewriter::new(urls, Vec::new());
+        text.write_all(&held)?;
+        self.text = Some(text);
+        self.drain_text()
+    }
+
+    /// Passes on what the text rewrite has decided.
+    fn drain_text(&mut self) -> io::Result<()> {
+        if let Some(text) = &mut self.text {
+            let decided = std::mem::take(text.next_mut());
+            self.next.write_all(&decided)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn finish(mut self) -> io::Result<(W, HtmlOutcome)> {
         let page = Rc::clone(&self.page);
-        self.rewriter.end().map_err(rewrite_error)?;
-        let rest = std::mem::take(&mut *self.output.borrow_mut());
-        self.next.write_all(&rest)?;
+        let mut rewrites = page.rewrites.get();
+        match (self.rewriter.take(), self.text.take()) {
+            (Some(rewriter), _) => {
+                rewriter.end().map_err(rewrite_error)?;
+                let rest = std::mem::take(&mut *self.output.borrow_mut());
+                self.next.write_all(&rest)?;
+            }
+            (None, Some(text)) => {
+                rewrites += text.rewrites();
+                let rest = text.finish()?;
+                self.next.write_all(&rest)?;
+            }
+            (None, None) => {}
+        }
         let outcome = HtmlOutcome {
-            rewrites: page.rewrites.get(),
+            rewrites,
             injected: page.inject.get() == Inject::Done,
         };
         Ok((self.next, outcome))
@@ -319,11 +371,17 @@ impl<W: Write> HtmlStage<W> {
 
 impl<W: Write> Write for HtmlStage<W> {
     fn write(&mut self, chunk: &[u8]) -> io::Result<usize> {
-        self.sniff_doctype(chunk);
+        if let Some(text) = &mut self.text {
+            text.write_all(chunk)?;
+            self.drain_text()?;
+            return Ok(chunk.len());
+        }
         if let Some(sightings) = &self.page.sightings {
             sightings.borrow_mut().scan(chunk);
         }
-        self.rewriter.write(chunk).map_err(rewrite_error)?;
+        if let Some(rewriter) = &mut self.rewriter {
+            rewriter.write(chunk).map_err(rewrite_error)?;
+        }
         self.drain(OUTPUT_BATCH)?;
         Ok(chunk.len())
     }
@@ -357,7 +415,9 @@ pub(crate) fn parse_only<'a>(
         }
         settings = settings.append_element_content_handler((selector, idle));
     }
-    settings = settings.append_document_content_handler(end!(|_| Ok(())));
+    settings = settings
+        .append_document_content_handler(doctype!(|_| Ok(())))
+        .append_document_content_handler(end!(|_| Ok(())));
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
     for piece in pieces {
         rewriter.write(piece)?;
@@ -374,7 +434,10 @@ type Handler = (
     lol_html::ElementContentHandlers<'static>,
 );
 
-/// The rewriting rules, as lol_html handlers.
+/// The rewriting rules, as lol_html handlers. Every selector costs lol_html a little on every
+/// start tag of a page (about a millisecond per 60,000 tags under wasm), so rules that concern
+/// the same elements share one: `meta` serves its content and the charset it declares, `script`
+/// its nonce, its kind and its integrity, `head` and `body` the document and the tag.
 fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
     let mut handlers = Vec::new();
 
@@ -394,37 +457,14 @@ fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
         Ok(())
     }));
 
-    // Elements whose resource the browser checks against `integrity`: marked to pass through
-    // untouched, whatever form their URL takes (after the universal reading pointed an
-    // absolute one at the proxy). A `<base>` naming another site is noted first.
-    let (urls, base_page) = (options.urls.clone(), Rc::clone(page));
-    handlers.push(element!("base[href]", move |el: &mut Element| {
-        let href = el.get_attribute("href").unwrap_or_default();
-        base_page.base_elsewhere.set(leaves_the_proxy(&href, &urls));
-        Ok(())
-    }));
-    for (selector, attribute) in [
-        ("script[integrity][src]", "src"),
-        ("link[integrity][href]", "href"),
-    ] {
-        let (urls, page) = (options.urls.clone(), Rc::clone(page));
-        handlers.push(element!(selector, move |el: &mut Element| {
-            if attribute == "href" && !link_checks_integrity(el) {
-                return Ok(());
-            }
-            let url = el.get_attribute(attribute).unwrap_or_default();
-            if comes_through_the_proxy(&url, &urls, page.base_elsewhere.get()) {
-                let _ = el.set_attribute(attribute, &mark_verbatim(&url));
-            }
-            Ok(())
-        }));
-    }
-
     // <meta http-equiv="refresh" content="0; url=...">, og:url, twitter:image and the like; a
     // policy in <meta http-equiv="content-security-policy"> is kept consistent, and what it
-    // pins by hash is locked from here on.
+    // pins by hash is locked from here on; a charset it declares says what the document is.
     let (urls, meta_page) = (options.urls.clone(), Rc::clone(page));
-    handlers.push(element!("meta[content]", move |el: &mut Element| {
+    handlers.push(element!("meta", move |el: &mut Element| {
+        if let Some(utf8) = declared_charset_is_utf8(el) {
+            meta_page.utf8.set(utf8);
+        }
         let is_policy = el
             .get_attribute("http-equiv")
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("content-security-policy"));
@@ -439,14 +479,18 @@ fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
 
     // Inline script and style text, and the markup inside <noscript> (which lol_html reads as
     // text). A nonce, and what a script's text is, are read from the start tag, before the
-    // element's text.
+    // element's text; a script's `integrity` marks its `src` (after the universal reading
+    // pointed an absolute one at the proxy).
     for element in ["script", "style"] {
-        let (page, nextjs) = (Rc::clone(page), options.nextjs);
+        let (page, nextjs, urls) = (Rc::clone(page), options.nextjs, options.urls.clone());
         handlers.push(element!(element, move |el: &mut Element| {
             *page.nonce.borrow_mut() = el.get_attribute("nonce");
-            let kind = if element != "script" {
-                ScriptKind::Code
-            } else if nextjs && el.get_attribute("id").as_deref() == Some(NEXT_DATA_ID) {
+            if element == "style" {
+                page.script.set(ScriptKind::Code);
+                return Ok(());
+            }
+            mark_checked_resource(el, "src", &urls, &page);
+            let kind = if nextjs && el.get_attribute("id").as_deref() == Some(NEXT_DATA_ID) {
                 ScriptKind::NextData
             } else if el
                 .get_attribute("type")
@@ -460,6 +504,13 @@ fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
             Ok(())
         }));
     }
+    let (urls, link_page) = (options.urls.clone(), Rc::clone(page));
+    handlers.push(element!("link[integrity]", move |el: &mut Element| {
+        if link_checks_integrity(el) {
+            mark_checked_resource(el, "href", &urls, &link_page);
+        }
+        Ok(())
+    }));
     for element in ["script", "style", "noscript"] {
         let page = Rc::clone(page);
         // With the Next.js post-processor, scripts also carry flight data, and
@@ -480,39 +531,33 @@ fn handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
             Ok(())
         }));
     }
-
-    for element in ["html", "head", "body"] {
-        let page = Rc::clone(page);
-        handlers.push(element!(element, move |_: &mut Element| {
-            page.document.set(true);
-            Ok(())
-        }));
-    }
-    let charset_page = Rc::clone(page);
-    handlers.push(element!("meta", move |el: &mut Element| {
-        if let Some(utf8) = declared_charset_is_utf8(el) {
-            charset_page.utf8.set(utf8);
-        }
-        Ok(())
-    }));
-    if let Some(injection) = &options.inject {
-        handlers.extend(injection_handlers(injection, page));
-    }
+    handlers.extend(document_handlers(options, page));
     handlers
 }
 
-/// The handlers that place the injected tag: after a `<meta>` declaring the charset that opens
-/// `<head>`, else at the start of `<head>`; before `</head>` in an empty head; at the start of
-/// `<body>` in a document without a `<head>` (the document's end is the stage's own).
-fn injection_handlers(injection: &Injection, page: &Rc<Page>) -> Vec<Handler> {
+/// The handlers of the document's frame: `<html>`, `<head>` and `<body>` say it is a document
+/// (not a fragment), and place the injected tag: after a `<meta>` declaring the charset that
+/// opens `<head>`, else at the start of `<head>`; before `</head>` in an empty head; at the
+/// start of `<body>` in a document without a `<head>` (the document's end is the stage's own).
+/// `head > *` also notes a `<base>` that sends relative URLs to another site.
+fn document_handlers(options: &HtmlOptions, page: &Rc<Page>) -> Vec<Handler> {
     let mut handlers = Vec::new();
-    let (tag, head_page) = (injection.clone(), Rc::clone(page));
+    let html_page = Rc::clone(page);
+    handlers.push(element!("html", move |_: &mut Element| {
+        html_page.document.set(true);
+        Ok(())
+    }));
+    let (tag, head_page) = (options.inject.clone(), Rc::clone(page));
     handlers.push(element!("head", move |el: &mut Element| {
+        head_page.document.set(true);
+        let Some(tag) = tag.clone() else {
+            return Ok(());
+        };
         if head_page.inject.get() != Inject::Waiting {
             return Ok(());
         }
         head_page.inject.set(Inject::InHead);
-        let (tag, page) = (tag.clone(), Rc::clone(&head_page));
+        let page = Rc::clone(&head_page);
         // An element without an end tag in the source (an implied </head>) has no handler.
         if let Some(handlers) = el.end_tag_handlers() {
             handlers.push(Box::new(move |end| {
@@ -526,14 +571,28 @@ fn injection_handlers(injection: &Injection, page: &Rc<Page>) -> Vec<Handler> {
         }
         Ok(())
     }));
-    let (tag, first_page) = (injection.clone(), Rc::clone(page));
+    let (tag, urls, first_page) = (
+        options.inject.clone(),
+        options.urls.clone(),
+        Rc::clone(page),
+    );
     handlers.push(element!("head > *", move |el: &mut Element| {
+        if el.tag_name() == "base"
+            && let Some(href) = el.get_attribute("href")
+        {
+            first_page
+                .base_elsewhere
+                .set(leaves_the_proxy(&href, &urls));
+        }
+        let Some(tag) = &tag else {
+            return Ok(());
+        };
         if first_page.inject.get() != Inject::InHead {
             return Ok(());
         }
-        // The charset `<meta>` handler ran first: the tag knows the document's charset.
+        // The `meta` handler ran first: the tag knows the document's charset.
         let declares_charset = declared_charset_is_utf8(el).is_some();
-        if let Some(tag) = first_page.take_tag(&tag) {
+        if let Some(tag) = first_page.take_tag(tag) {
             if declares_charset {
                 el.after(&tag, ContentType::Html);
             } else {
@@ -542,14 +601,30 @@ fn injection_handlers(injection: &Injection, page: &Rc<Page>) -> Vec<Handler> {
         }
         Ok(())
     }));
-    let (tag, body_page) = (injection.clone(), Rc::clone(page));
+    let (tag, body_page) = (options.inject.clone(), Rc::clone(page));
     handlers.push(element!("body", move |el: &mut Element| {
-        if let Some(tag) = body_page.take_tag(&tag) {
+        body_page.document.set(true);
+        if let Some(tag) = &tag
+            && let Some(tag) = body_page.take_tag(tag)
+        {
             el.prepend(&tag, ContentType::Html);
         }
         Ok(())
     }));
     handlers
+}
+
+/// Marks the URL in `attribute` of an element whose resource the browser checks against its
+/// `integrity`, when the browser fetches it through the proxy.
+fn mark_checked_resource(el: &mut Element, attribute: &str, urls: &UrlRewriter, page: &Page) {
+    if !el.has_attribute("integrity") {
+        return;
+    }
+    if let Some(url) = el.get_attribute(attribute)
+        && comes_through_the_proxy(&url, urls, page.base_elsewhere.get())
+    {
+        let _ = el.set_attribute(attribute, &mark_verbatim(&url));
+    }
 }
 
 /// Whether a `<meta>` declares the document's charset, and if so whether it is UTF-8.
@@ -617,7 +692,8 @@ fn rewrite_inline(chunk: &mut TextChunk, element: &str, inline: &InlineReaders, 
 
 /// The element's attributes, each read as [`Reading`] says: URL attributes, `style` (unless the
 /// page's policy pins style attributes by hash), `data-*`, and any other whose whole value is a
-/// URL on the origin host.
+/// URL on the origin host. A value is read only where the host sightings place the host (or a
+/// reference to URL punctuation) inside it: most attributes of a tag that names the host do not.
 fn rewrite_attributes(el: &mut Element, urls: &UrlRewriter, page: &Page) {
     let styles_pinned = page.locks.borrow().style_attributes;
     // Of repeated attributes the first is the one browsers keep and the one `set_attribute`
@@ -629,21 +705,25 @@ fn rewrite_attributes(el: &mut Element, urls: &UrlRewriter, page: &Page) {
         if seen.contains(&name) {
             continue;
         }
-        let reading = if URL_ATTRIBUTES.contains(&name.as_str()) {
-            Reading::Url
+        let holds_host = attribute
+            .value_source_location()
+            .is_none_or(|value| page.may_hold_host(value.bytes()));
+        let reading = if !holds_host {
+            None
+        } else if URL_ATTRIBUTES.contains(&name.as_str()) {
+            Some(Reading::Url)
         } else if name == STYLE_ATTRIBUTE {
-            if styles_pinned {
-                continue;
-            }
-            Reading::Text
+            (!styles_pinned).then_some(Reading::Text)
         } else if name.starts_with("data-") {
-            Reading::Text
+            Some(Reading::Text)
         } else if READ_ELSEWHERE.contains(&name.as_str()) {
-            continue;
+            None
         } else {
-            Reading::WholeUrl
+            Some(Reading::WholeUrl)
         };
-        if let Some(rewritten) = rewrite_value(&attribute.value(), urls, reading) {
+        if let Some(reading) = reading
+            && let Some(rewritten) = rewrite_value(&attribute.value(), urls, reading)
+        {
             changes.push((name.clone(), rewritten));
         }
         seen.push(name);

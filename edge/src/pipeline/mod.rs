@@ -23,6 +23,7 @@
 //! ```
 
 mod bounded;
+pub mod budget;
 pub mod csp;
 mod decode;
 mod encode;
@@ -53,6 +54,7 @@ pub use settings::PipelineSettings;
 pub use url::{Context, UrlRewriter};
 pub use verbatim::VERBATIM_PARAMETER;
 
+use budget::{Budget, Meter, Reading, Step, Stepped};
 use csp::InlineLocks;
 use decode::Decoder;
 use encode::Encoder;
@@ -81,6 +83,7 @@ pub struct Params {
     locks: InlineLocks,
     nextjs: bool,
     settings: PipelineSettings,
+    budget: Option<BudgetSettings>,
     /// Off only for the reference the HTML stage's host gate is tested against
     /// ([`parts::process_reading_every_tag`]).
     host_gate: bool,
@@ -105,6 +108,7 @@ impl Params {
             locks: InlineLocks::default(),
             nextjs: false,
             settings: PipelineSettings::new(),
+            budget: None,
             host_gate: true,
         }
     }
@@ -163,6 +167,17 @@ impl Params {
         self
     }
 
+    /// A CPU budget for the response, in vCPU ms in all, with the origin body's length when it
+    /// is known (see [`budget`]): read through the [`Meter`] that
+    /// [`process_response_metered`] is given.
+    pub fn with_budget(mut self, limit_ms: u64, origin_length: Option<u64>) -> Self {
+        self.budget = Some(BudgetSettings {
+            limit_ms,
+            origin_length,
+        });
+        self
+    }
+
     /// Codec settings and limits.
     pub fn with_settings(mut self, settings: PipelineSettings) -> Self {
         self.settings = settings;
@@ -211,6 +226,24 @@ impl Params {
     }
 }
 
+/// A response's CPU budget ([`Params::with_budget`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BudgetSettings {
+    limit_ms: u64,
+    origin_length: Option<u64>,
+}
+
+/// A [`Meter`] without a clock: no budget is ever read.
+struct NoClock;
+
+impl Meter for NoClock {
+    fn elapsed_ms(&mut self) -> Option<u64> {
+        None
+    }
+
+    fn stepped(&mut self, _: &Stepped) {}
+}
+
 /// What one run of the pipeline did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -228,6 +261,8 @@ pub struct Stats {
     pub injected: bool,
     /// Whether the body was copied untouched (unknown content coding, or content not rewritten).
     pub passed_through: bool,
+    /// What the CPU budget gave up, in order.
+    pub steps: Vec<Stepped>,
 }
 
 /// Streams `origin_body` through decode, rewrite and re-encode into `out`.
@@ -251,9 +286,55 @@ pub struct Stats {
 /// assert_eq!(stats.rewrites, 1);
 /// ```
 pub fn process_response_streaming<R: Read, W: Write>(
+    origin_body: R,
+    out: &mut W,
+    params: &Params,
+) -> Result<Stats, PipelineError> {
+    process_response_metered(origin_body, out, params, &mut NoClock)
+}
+
+/// [`process_response_streaming`] under the response's CPU budget ([`Params::with_budget`]):
+/// every [`budget::READING_EVERY`] decoded bytes it reads `meter`, and takes the steps the
+/// budget calls for (see [`budget`]), telling `meter` of each. Without a budget, or a meter that
+/// cannot read the clock, it is the same.
+///
+/// ```
+/// use sluice_edge::pipeline::budget::{Meter, Step, Stepped};
+/// use sluice_edge::pipeline::{process_response_metered, ContentKind, Encoding, Params};
+/// /// A clock that says 10 ms have passed for every 64 KiB decoded: far too slow for 50 ms.
+/// struct Slow(u64, Vec<Step>);
+/// impl Meter for Slow {
+///     fn elapsed_ms(&mut self) -> Option<u64> { self.0 += 20; Some(self.0) }
+///     fn stepped(&mut self, stepped: &Stepped) { self.1.push(stepped.step) }
+/// }
+/// let page = "<p><a href=\"https://www.publisher.example/a\">a</a></p>".repeat(40_000);
+/// let params = Params::new("www.publisher.example", "https", "proxy.example")
+///     .with_kind(ContentKind::Html)
+///     .with_output_encoding(Encoding::Gzip)
+///     .with_budget(50, Some(page.len() as u64));
+/// let mut meter = Slow(0, Vec::new());
+/// let mut out = Vec::new();
+/// let stats = process_response_metered(page.as_bytes(), &mut out, &params, &mut meter).unwrap();
+/// assert_eq!(meter.1, [Step::Stored, Step::TextRewrite]);
+/// assert_eq!(stats.rewrites, 40_000);
+/// ```
+pub fn process_response_metered<R: Read, W: Write>(
+    origin_body: R,
+    out: &mut W,
+    params: &Params,
+    meter: &mut dyn Meter,
+) -> Result<Stats, PipelineError> {
+    run(origin_body, out, params, meter, &[])
+}
+
+/// The pipeline, with `first_steps` of the budget taken before the first byte (what each step
+/// costs is measured so: [`parts::process_stepped`]).
+fn run<R: Read, W: Write>(
     mut origin_body: R,
     out: &mut W,
     params: &Params,
+    meter: &mut dyn Meter,
+    first_steps: &[Step],
 ) -> Result<Stats, PipelineError> {
     let mut stats = Stats::default();
     let settings = &params.settings;
@@ -268,8 +349,26 @@ pub fn process_response_streaming<R: Read, W: Write>(
     let encoder = Encoder::new(output, settings.encoder(), &mut sink);
     let rewriter = Rewriter::new(params, encoder);
     let mut decoder = Decoder::new(encoding, settings.max_decoded_bytes(), rewriter);
+    let mut budget = params.budget.map(|b| {
+        Budget::new(
+            b.limit_ms,
+            params.kind,
+            encoding,
+            output,
+            settings.gzip_level(),
+        )
+        .with_length(b.origin_length)
+    });
+    if let Some(budget) = &mut budget
+        && let Some(elapsed_ms) = meter.elapsed_ms()
+    {
+        budget.start(elapsed_ms);
+    }
 
     let chain = |e| PipelineError::from_io(e, |e| PipelineError::Rewrite(e.to_string()));
+    for &step in first_steps {
+        decoder.next_mut().step_down(step).map_err(chain)?;
+    }
     let mut buffer = vec![0; settings.read_buffer_bytes()];
     loop {
         let n = match origin_body.read(&mut buffer) {
@@ -282,6 +381,24 @@ pub fn process_response_streaming<R: Read, W: Write>(
         stats.chunks += 1;
         decoder.write_all(&buffer[..n]).map_err(chain)?;
         decoder.flush().map_err(chain)?;
+        if let Some(budget) = &mut budget
+            && budget.wants_reading(decoder.decoded())
+            && let Some(elapsed_ms) = meter.elapsed_ms()
+        {
+            let reading = Reading {
+                elapsed_ms,
+                decoded: decoder.decoded(),
+                read: stats.bytes_in,
+            };
+            for stepped in budget.observe(reading) {
+                decoder.next_mut().step_down(stepped.step).map_err(chain)?;
+                meter.stepped(&stepped);
+                stats.steps.push(stepped);
+            }
+            if let Some(overrun) = budget.overrun(reading) {
+                meter.overrun(&overrun);
+            }
+        }
     }
     stats.decoded_bytes = decoder.decoded();
     let rewriter = decoder.finish().map_err(chain)?;
@@ -312,7 +429,7 @@ pub fn process(body: &[u8], params: &Params) -> Result<Vec<u8>, PipelineError> {
 /// assert!(check_start(Encoding::Gzip, &[0x1f, 0x8b, 8, 0]).is_ok());
 /// ```
 pub fn check_start(encoding: Encoding, prefix: &[u8]) -> Result<(), PipelineError> {
-    let mut decoder = Decoder::probe(encoding, FirstDecodedBytes(0));
+    let mut decoder = Decoder::probe(encoding, FirstDecodedBytes::up_to(CHECKED_START_BYTES));
     match decoder.write_all(prefix) {
         Ok(()) => Ok(()),
         // The start decodes: the rest is the pipeline's to read, once.
@@ -327,8 +444,53 @@ pub fn check_start(encoding: Encoding, prefix: &[u8]) -> Result<(), PipelineErro
 /// long before, and the check costs a fraction of a read instead of a second decode of it.
 const CHECKED_START_BYTES: usize = 4 * 1024;
 
+/// How much of a body [`decoded_ratio`] decodes to say how far it expands: enough to see past
+/// a first few kilobytes that compress unlike the rest, cheap enough to throw away.
+const RATIO_SAMPLE_BYTES: usize = 256 * 1024;
+
+/// How many times its size the start of a body decodes to: `prefix` (the origin's first chunk)
+/// is fed a kilobyte at a time until [`RATIO_SAMPLE_BYTES`] are decoded or it ends. `None` when
+/// it does not decode or holds nothing. What the CPU budget estimates a body's decoded size by,
+/// before the head is committed.
+///
+/// ```
+/// use sluice_edge::pipeline::{decoded_ratio, encode, Encoding, PipelineSettings};
+/// let page = "<p>the same words</p>".repeat(20_000);
+/// let gzip = encode(Encoding::Gzip, page.as_bytes(), &PipelineSettings::new()).unwrap();
+/// assert!(decoded_ratio(Encoding::Gzip, &gzip).unwrap() > 50.0);
+/// assert_eq!(decoded_ratio(Encoding::Identity, b"abc"), Some(1.0));
+/// ```
+pub fn decoded_ratio(encoding: Encoding, prefix: &[u8]) -> Option<f64> {
+    if prefix.is_empty() {
+        return None;
+    }
+    if encoding == Encoding::Identity {
+        return Some(1.0);
+    }
+    let mut decoder = Decoder::probe(encoding, FirstDecodedBytes::up_to(RATIO_SAMPLE_BYTES));
+    let mut fed = 0;
+    for slice in prefix.chunks(1024) {
+        fed += slice.len();
+        match decoder.write_all(slice) {
+            Ok(()) => {}
+            Err(e) if e.get_ref().is_some_and(|inner| inner.is::<EnoughDecoded>()) => break,
+            Err(_) => return None,
+        }
+    }
+    Some(decoder.decoded() as f64 / fed as f64)
+}
+
 /// Takes the first decoded bytes of a body, then stops the decoder with [`EnoughDecoded`].
-struct FirstDecodedBytes(usize);
+struct FirstDecodedBytes {
+    taken: usize,
+    limit: usize,
+}
+
+impl FirstDecodedBytes {
+    fn up_to(limit: usize) -> Self {
+        FirstDecodedBytes { taken: 0, limit }
+    }
+}
 
 #[derive(Debug)]
 struct EnoughDecoded;
@@ -343,10 +505,10 @@ impl std::error::Error for EnoughDecoded {}
 
 impl Write for FirstDecodedBytes {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.0 >= CHECKED_START_BYTES {
+        if self.taken >= self.limit {
             return Err(io::Error::other(EnoughDecoded));
         }
-        self.0 += buf.len();
+        self.taken += buf.len();
         Ok(buf.len())
     }
 
@@ -395,6 +557,8 @@ enum Rewriter<W: Write> {
         start: Vec<u8>,
         options: Box<HtmlOptions>,
         next: Option<W>,
+        /// The CPU budget asked for the text rewrite before the document began.
+        as_text: bool,
     },
     Html(Box<HtmlStage<W>>),
     Utf16Html(Box<Utf16Html<W>>),
@@ -408,6 +572,7 @@ impl<W: Write> Rewriter<W> {
                 start: Vec::with_capacity(BOM_BYTES),
                 options: Box::new(params.html_options()),
                 next: Some(next),
+                as_text: false,
             },
             _ => Rewriter::Text(Box::new(TextRewriter::new(params.urls.clone(), next))),
         }
@@ -420,10 +585,12 @@ impl<W: Write> Rewriter<W> {
             start,
             options,
             next,
+            as_text,
         } = self
         else {
             return Ok(());
         };
+        let as_text = *as_text;
         let start = std::mem::take(start);
         let next = next.take().expect("an HTML start is left once");
         let utf8_mark = start.starts_with(UTF8_BOM);
@@ -456,6 +623,9 @@ impl<W: Write> Rewriter<W> {
             }
             None => Rewriter::Html(Box::new(HtmlStage::new((**options).clone(), next))),
         };
+        if as_text && let Rewriter::Html(stage) = self {
+            stage.rewrite_rest_as_text()?;
+        }
         self.write_all(&start)
     }
 
@@ -474,6 +644,30 @@ impl<W: Write> Rewriter<W> {
                 Ok((stage.finish()?, outcome))
             }
         }
+    }
+}
+
+impl<S: Write> Rewriter<Encoder<S>> {
+    /// Takes one of the CPU budget's steps: the text rewrite is the HTML stage's (a UTF-16 page
+    /// keeps its HTML rewrite: it is transcoded through it), the others the encoder's.
+    fn step_down(&mut self, step: Step) -> io::Result<()> {
+        if step == Step::TextRewrite {
+            return match self {
+                Rewriter::Html(stage) => stage.rewrite_rest_as_text(),
+                Rewriter::HtmlStart { as_text, .. } => {
+                    *as_text = true;
+                    Ok(())
+                }
+                _ => Ok(()),
+            };
+        }
+        let encoder = match self {
+            Rewriter::HtmlStart { next, .. } => next.as_mut(),
+            Rewriter::Html(stage) => Some(stage.next_mut()),
+            Rewriter::Utf16Html(stage) => Some(stage.next_mut()),
+            Rewriter::Text(stage) => Some(stage.next_mut()),
+        };
+        encoder.map_or(Ok(()), |encoder| encoder.step_down(step))
     }
 }
 

@@ -48,6 +48,18 @@ pub fn parse_only(params: &Params, html: &[u8]) -> Result<(), PipelineError> {
         .map_err(|e| PipelineError::Rewrite(e.to_string()))
 }
 
+/// [`process`] with `steps` of the CPU budget taken before the first byte: what a page costs at
+/// each step, and what it sends (`edge/examples/wasm_speed.rs`).
+pub fn process_stepped(
+    body: &[u8],
+    params: &Params,
+    steps: &[super::budget::Step],
+) -> Result<Vec<u8>, PipelineError> {
+    let mut out = Vec::with_capacity(body.len());
+    super::run(body, &mut out, params, &mut super::NoClock, steps)?;
+    Ok(out)
+}
+
 /// [`process`], with an HTML stage that reads the attributes of every start tag rather than of
 /// only those whose bytes hold the origin host: what the host gate must not change.
 pub fn process_reading_every_tag(body: &[u8], params: &Params) -> Result<Vec<u8>, PipelineError> {

@@ -56,7 +56,7 @@ struct Reference {
 impl Decoded {
     /// Decodes `raw`; `None` when it holds no reference (the raw value is the decoded one).
     pub(crate) fn of(raw: &str) -> Option<Decoded> {
-        if !raw.contains('&') {
+        if !raw.bytes().any(|b| b == b'&') {
             return None;
         }
         let mut text = String::with_capacity(raw.len());

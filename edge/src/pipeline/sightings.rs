@@ -10,6 +10,7 @@
 //! `&`, made before lol_html sees the bytes.
 
 use super::host_search::HostFinder;
+use super::words::for_each_position;
 use std::collections::VecDeque;
 use std::ops::Range;
 
@@ -136,9 +137,12 @@ impl HostSightings {
         // one), and a reference is one the last scan could not decide.
         let (held, reach) = (tail.len(), input.len().min(keep));
         let base = *scanned - held;
-        let undecided: Vec<usize> = memchr::memchr_iter(b'&', tail)
-            .filter(|&at| reference_at(&tail[at..]) == Reference::Undecided)
-            .collect();
+        let mut undecided = Vec::new();
+        for_each_position(tail, b'&', |at| {
+            if reference_at(&tail[at..]) == Reference::Undecided {
+                undecided.push(at);
+            }
+        });
         tail.extend_from_slice(&input[..reach]);
         let mut across: Vec<Range<usize>> = finder
             .find_iter(tail)
@@ -156,14 +160,14 @@ impl HostSightings {
         }
         // Then those wholly in `input`, in order of their start.
         let mut hosts = finder.find_iter(input).peekable();
-        for at in memchr::memchr_iter(b'&', input) {
-            while let Some(host) = hosts.next_if(|&host| host < at) {
-                record(*scanned + host..*scanned + host + finder.len());
-            }
+        for_each_position(input, b'&', |at| {
             if let Reference::Punctuation(len) = reference_at(&input[at..]) {
+                while let Some(host) = hosts.next_if(|&host| host < at) {
+                    record(*scanned + host..*scanned + host + finder.len());
+                }
                 record(*scanned + at..*scanned + at + len);
             }
-        }
+        });
         for host in hosts {
             record(*scanned + host..*scanned + host + finder.len());
         }

@@ -114,13 +114,12 @@ pub enum Context {
 }
 
 /// Which bare hosts (with no slashes before them) are rewritten besides URLs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BareHosts {
-    None,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct BareHosts {
     /// `\"host`: flight data.
-    EscapedQuoted,
+    escaped_quoted: bool,
     /// `"host` where the quote is not escaped: JSON strings.
-    Quoted,
+    quoted: bool,
 }
 
 /// What a scan of a buffer found next.
@@ -180,7 +179,7 @@ impl UrlRewriter {
             absolute: format!("{proxy_scheme}://{proxy_host}").into_bytes(),
             proxy_host: proxy_host.to_owned(),
             replacements,
-            bare_hosts: BareHosts::None,
+            bare_hosts: BareHosts::default(),
         }
     }
 
@@ -198,7 +197,7 @@ impl UrlRewriter {
     /// );
     /// ```
     pub fn with_quoted_hosts(mut self) -> Self {
-        self.bare_hosts = BareHosts::EscapedQuoted;
+        self.bare_hosts.escaped_quoted = true;
         self
     }
 
@@ -216,7 +215,7 @@ impl UrlRewriter {
     /// );
     /// ```
     pub fn with_json_string_hosts(mut self) -> Self {
-        self.bare_hosts = BareHosts::Quoted;
+        self.bare_hosts.quoted = true;
         self
     }
 
@@ -305,14 +304,14 @@ impl UrlRewriter {
 
     /// The quote before a bare host, where this rewriter reads bare hosts.
     fn bare_host_before(&self, before: &[u8]) -> Option<(usize, Form)> {
-        match self.bare_hosts {
-            BareHosts::None => None,
-            BareHosts::EscapedQuoted => before
-                .ends_with(br#"\""#)
-                .then_some((2, Form::EscapedQuotedHost)),
-            BareHosts::Quoted => (before.ends_with(b"\"") && !before.ends_with(br#"\""#))
-                .then_some((1, Form::QuotedHost)),
+        let escaped = before.ends_with(br#"\""#);
+        if escaped {
+            return self
+                .bare_hosts
+                .escaped_quoted
+                .then_some((2, Form::EscapedQuotedHost));
         }
+        (self.bare_hosts.quoted && before.ends_with(b"\"")).then_some((1, Form::QuotedHost))
     }
 
     /// Rewrites every URL of the origin host in complete bytes (a header value, a text).
@@ -488,6 +487,11 @@ fn host_end(rest: &[u8], complete: bool) -> HostEnd {
 
 /// Reads the scheme and slashes that stand before a host: how many bytes they take and the form.
 fn prefix_before(before: &[u8], context: Context) -> Option<(usize, Form)> {
+    // Every way of writing the slashes ends in `/`, `\\` or the `f` of `%2F`: most hosts in a
+    // page are not URLs at all, and are turned away here.
+    if !matches!(before.last(), Some(b'/' | b'\\' | b'f' | b'F')) {
+        return None;
+    }
     let written = WRITTEN_SLASHES
         .iter()
         .find(|(_, slashes, _)| ends_with_ignore_case(before, slashes))
@@ -498,11 +502,15 @@ fn prefix_before(before: &[u8], context: Context) -> Option<(usize, Form)> {
         (context == Context::Url && slashes).then_some((Slashes::Backslashed, 2, &b":"[..]))
     };
     let (slashes, len, colon) = written.or_else(backslashed)?;
-    let scheme = &before[..before.len() - len];
-    let scheme_len = [&b"https"[..], b"http"].iter().find_map(|name| {
-        let written = [*name, colon].concat();
-        ends_with_ignore_case(scheme, &written).then_some(written.len())
-    });
+    let before_slashes = &before[..before.len() - len];
+    let scheme_len = ends_with_ignore_case(before_slashes, colon)
+        .then(|| &before_slashes[..before_slashes.len() - colon.len()])
+        .and_then(|scheme| {
+            [&b"https"[..], b"http"]
+                .into_iter()
+                .find(|name| ends_with_ignore_case(scheme, name))
+        })
+        .map(|name| name.len() + colon.len());
     Some(match scheme_len {
         Some(scheme_len) => (len + scheme_len, Form::Absolute(slashes)),
         None => (len, Form::ProtocolRelative(slashes)),

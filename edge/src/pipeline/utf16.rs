@@ -79,6 +79,11 @@ impl<W: Write> Utf16Html<W> {
         }
     }
 
+    /// The stage the UTF-16 output goes to.
+    pub(crate) fn next_mut(&mut self) -> &mut W {
+        &mut self.html.next_mut().next
+    }
+
     pub(crate) fn finish(mut self) -> io::Result<(W, HtmlOutcome)> {
         self.feed(&[], true)?;
         let (writer, outcome) = self.html.finish()?;

@@ -215,37 +215,67 @@ pub fn output_encoding(client: Option<&str>, origin: Encoding) -> Encoding {
         return Encoding::Identity;
     };
     let offers = codings_with_q(client);
-    let q_of = |coding: &str| {
-        offers
-            .iter()
-            .find(|(c, _)| c.eq_ignore_ascii_case(coding))
-            .or_else(|| offers.iter().find(|(c, _)| *c == "*"))
-            .map(|(_, q)| *q)
-    };
-    let accepts = |encoding: Encoding| match encoding.token() {
-        Some(token) => {
-            let q = q_of(token).or_else(|| (token == "gzip").then(|| q_of("x-gzip")).flatten());
-            q.is_some_and(|q| q > 0.0)
-        }
-        // Identity is acceptable unless refused by name, or by `*` without naming it.
-        None => offers
-            .iter()
-            .find(|(c, _)| c.eq_ignore_ascii_case("identity"))
-            .or_else(|| offers.iter().find(|(c, _)| *c == "*"))
-            .is_none_or(|(_, q)| *q > 0.0),
-    };
-    if accepts(origin) {
+    if accepts(&offers, origin) {
         return origin;
     }
-    let q = |encoding: Encoding| encoding.token().and_then(q_of).unwrap_or(0.0);
+    let q = |encoding: Encoding| q_of(&offers, encoding).unwrap_or(0.0);
     [Encoding::Gzip, Encoding::Brotli, Encoding::Deflate]
         .into_iter()
-        .filter(|&encoding| accepts(encoding))
+        .filter(|&encoding| accepts(&offers, encoding))
         .fold(None, |best: Option<Encoding>, encoding| match best {
             Some(best) if q(best) >= q(encoding) => Some(best),
             _ => Some(encoding),
         })
         .unwrap_or(Encoding::Identity)
+}
+
+/// The content codings a client's `Accept-Encoding` accepts (identity included unless refused),
+/// in Sluice's order: gzip, br, deflate, identity. A client that sent none accepts identity.
+///
+/// ```
+/// use sluice_edge::pipeline::Encoding;
+/// use sluice_edge::policy::request::accepted_codings;
+/// assert_eq!(accepted_codings(Some("br, gzip;q=0")), [Encoding::Brotli, Encoding::Identity]);
+/// assert_eq!(accepted_codings(None), [Encoding::Identity]);
+/// ```
+pub fn accepted_codings(client: Option<&str>) -> Vec<Encoding> {
+    let Some(client) = client else {
+        return vec![Encoding::Identity];
+    };
+    let offers = codings_with_q(client);
+    [
+        Encoding::Gzip,
+        Encoding::Brotli,
+        Encoding::Deflate,
+        Encoding::Identity,
+    ]
+    .into_iter()
+    .filter(|&encoding| accepts(&offers, encoding))
+    .collect()
+}
+
+/// The q-value an offer list gives a coding (by name, else by `*`).
+fn q_of(offers: &[(&str, f32)], encoding: Encoding) -> Option<f32> {
+    let named = |coding: &str| {
+        offers
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(coding))
+            .map(|(_, q)| *q)
+    };
+    let token = encoding.token().unwrap_or("identity");
+    named(token)
+        .or_else(|| (token == "gzip").then(|| named("x-gzip")).flatten())
+        .or_else(|| named("*"))
+}
+
+/// Whether an offer list accepts a coding: a q-value above 0; identity also when not named at
+/// all (it is acceptable unless refused, by name or by `*`).
+fn accepts(offers: &[(&str, f32)], encoding: Encoding) -> bool {
+    match (q_of(offers, encoding), encoding) {
+        (Some(q), _) => q > 0.0,
+        (None, Encoding::Identity) => true,
+        (None, _) => false,
+    }
 }
 
 /// The codings of an `Accept-Encoding` value with their q-values (1 when absent); an element

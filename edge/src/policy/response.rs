@@ -99,6 +99,25 @@ pub fn transfer_coding(headers: &impl ReadHeaders) -> TransferCoding {
     }
 }
 
+/// The body's length from `Content-Length`, when it gives one (a single value of digits, or
+/// several equal ones).
+///
+/// ```
+/// use sluice_edge::policy::headers::HeaderList;
+/// use sluice_edge::policy::response::content_length;
+/// assert_eq!(content_length(&HeaderList::from_pairs([("content-length", "1200")])), Some(1200));
+/// assert_eq!(content_length(&HeaderList::from_pairs([("content-length", "1, 2")])), None);
+/// ```
+pub fn content_length(headers: &impl ReadHeaders) -> Option<u64> {
+    let values = list_elements(headers, "content-length");
+    let first = *values.first()?;
+    let all_equal = values.iter().all(|v| *v == first);
+    let digits = !first.is_empty() && first.iter().all(u8::is_ascii_digit);
+    (all_equal && digits)
+        .then(|| std::str::from_utf8(first).ok()?.parse().ok())
+        .flatten()
+}
+
 /// The response's `Content-Type` as text: every line, joined (a repeated Content-Type is not a
 /// type Sluice rewrites), invalid bytes replaced (they can only be in parameters Sluice ignores,
 /// such as a file name).

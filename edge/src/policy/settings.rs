@@ -45,6 +45,11 @@ pub struct Settings {
     /// Codec settings and limits. Keys `gzip_level` (5), `brotli_quality` (4),
     /// `brotli_window` (20), `max_decoded_bytes` (268435456).
     pub pipeline: PipelineSettings,
+    /// The vCPU milliseconds a response may use in all: Fastly ends a request's instance at its
+    /// CPU allowance, so the pipeline gives up work to stay under it (`pipeline::budget`). Key
+    /// `vcpu_budget_ms`, 1 to 120000; default 50, Fastly's default allowance. Raise it to the
+    /// allowance your Fastly account has.
+    pub vcpu_budget_ms: u64,
 }
 
 /// An HTML post-processor.
@@ -183,6 +188,7 @@ impl Settings {
                 why: "brotli's encoder would need more heap than a request may use (the largest window is 24 up to quality 7, 23 at quality 8, 22 from quality 9); lower one of them",
             });
         }
+        let vcpu_budget_ms = number("vcpu_budget_ms", DEFAULT_VCPU_BUDGET_MS, 1..=120_000)?;
         let synthetic_id_key = secret
             .filter(|k| !k.is_empty())
             .ok_or(SettingsError::MissingSecret("synthetic_id_key"))?;
@@ -245,6 +251,7 @@ impl Settings {
             )
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
+            vcpu_budget_ms,
             verbatim_paths,
             cookie_domain,
             unknown_jurisdiction,
@@ -337,6 +344,9 @@ fn is_digits(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Fastly's default CPU allowance per request, in ms: the default `vcpu_budget_ms`.
+pub const DEFAULT_VCPU_BUDGET_MS: u64 = 50;
+
 /// The Config Store key that names the log endpoint Sluice writes its lines to.
 pub const LOG_ENDPOINT_KEY: &str = "log_endpoint";
 /// The log endpoint when `log_endpoint` is not set; `fastly.toml`'s `[setup.log_endpoints]`
@@ -376,6 +386,7 @@ fn range_reason(key: &str) -> &'static str {
         "gzip_level" => "expected a whole number from 0 to 9",
         "brotli_quality" => "expected a whole number from 0 to 11",
         "brotli_window" => "expected a whole number from 10 to 24",
+        "vcpu_budget_ms" => "expected a whole number of milliseconds from 1 to 120000",
         _ => "expected a whole number from 1 to 18446744073709551615",
     }
 }
@@ -490,7 +501,7 @@ mod tests {
     #[test]
     fn refuses_what_cannot_be_used_with_a_reason() {
         let long_backend = "b".repeat(256);
-        let cases: [(&[(&str, &str)], &str); 27] = [
+        let cases: [(&[(&str, &str)], &str); 29] = [
             (&[], "origin_host"),
             (&[("origin_host", "a b")], "origin_host"),
             (&[("origin_host", "a.example/news")], "origin_host"),
@@ -534,6 +545,8 @@ mod tests {
             (&[("origin_backend", "ori\ngin")], "origin_backend"),
             (&[("inject_script", "/a.js\u{7}")], "inject_script"),
             (&[("verbatim_paths", "/static/, chunks/")], "verbatim_paths"),
+            (&[("vcpu_budget_ms", "0")], "vcpu_budget_ms"),
+            (&[("vcpu_budget_ms", "50ms")], "vcpu_budget_ms"),
         ];
         for (pairs, key) in cases {
             let mut pairs = pairs.to_vec();

@@ -11,6 +11,7 @@
 //! Every input a part needs (the corpus, Chromium) is checked before any measuring starts.
 
 mod browser;
+mod budget;
 mod memory;
 mod relay;
 mod throughput;
@@ -50,7 +51,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "memory,timing,browser,throughput,vcpu"
+        default_value = "memory,timing,browser,throughput,vcpu,budget"
     )]
     parts: Vec<Part>,
     /// Replace the measured parts' blocks in BENCHMARKS.md.
@@ -76,6 +77,8 @@ enum Part {
     Throughput,
     /// vCPU per served request over the corpus pages, against the warm loop.
     Vcpu,
+    /// Pages of growing size under the CPU budget and without it: vCPU, bytes, steps.
+    Budget,
 }
 
 impl Part {
@@ -86,6 +89,7 @@ impl Part {
             Part::Browser => "browser",
             Part::Throughput => "throughput",
             Part::Vcpu => "vcpu",
+            Part::Budget => "budget",
         }
     }
 
@@ -104,7 +108,10 @@ impl Part {
                 "### Whole-request throughput: streaming against pass-through\n\nEach corpus HTML page, gzip, served at full speed; time to last byte, median of the runs. Pass-through sends the same bytes as `application/octet-stream`, which Sluice does not touch.\n\n"
             }
             Part::Vcpu => {
-                "### vCPU per request, served, against the warm loop\n\nEach corpus HTML page served at full speed through Viceroy, in each encoding (the same in and out), and its gzip bytes as `application/octet-stream` (pass-through).\n\n"
+                "### vCPU per request, served, against the warm loop\n\nEach corpus HTML page served at full speed through Viceroy, in each encoding (the same in and out), and its gzip bytes as `application/octet-stream` (pass-through), with a CPU budget no page reaches.\n\n"
+            }
+            Part::Budget => {
+                "### The CPU budget: pages past 50 ms of vCPU\n\nMarkup-dense synthetic HTML (a link and an image every 230 bytes) served at full speed with its Content-Length, in each coding (the same in and out), under Sluice's default budget and under one no page reaches; the vCPU each request logged, median and least of the runs after a warm-up, what the last run sent, and the steps the budget took.\n\n"
             }
         }
     }
@@ -157,6 +164,7 @@ async fn measure(part: Part, inputs: &Inputs, quick: bool) -> Result<String> {
             )
             .await
         }
+        Part::Budget => budget::budget(quick, runs).await,
     }
 }
 

@@ -28,7 +28,11 @@ pub async fn memory(quick: bool) -> Result<String> {
                 synthetic_html(size, HOST)
             };
             for coding in ["gzip", "br"] {
-                let mut builder = Edge::boot().package("edge");
+                // The whole pipeline's memory, not a budget's step: a budget no page reaches.
+                let mut builder =
+                    Edge::boot()
+                        .package("edge")
+                        .config("sluice_config", "vcpu_budget_ms", "10000");
                 if nextjs {
                     builder = builder.config("sluice_config", "post_processors", "nextjs");
                 }
