@@ -107,30 +107,7 @@ async fn a_large_policy_grows_by_a_bounded_amount_and_never_past_fastlys_limit()
     // A policy just under the limit, in every directive that takes sources: the proxy's
     // origin in each would take the head past it. Refused with the reason, before anything
     // streams, rather than a head Fastly would fail.
-    let directives = [
-        "default-src",
-        "script-src",
-        "script-src-elem",
-        "script-src-attr",
-        "style-src",
-        "style-src-elem",
-        "style-src-attr",
-        "img-src",
-        "font-src",
-        "connect-src",
-        "media-src",
-        "object-src",
-        "frame-src",
-        "child-src",
-        "worker-src",
-        "manifest-src",
-        "prefetch-src",
-        "form-action",
-        "frame-ancestors",
-        "base-uri",
-        "navigate-to",
-        "fenced-frame-src",
-    ];
+    let directives = sluice_edge::pipeline::csp::SOURCE_LIST_DIRECTIVES;
     let mut near_limit: String = directives
         .iter()
         .map(|d| format!("{d} https://{ORIGIN_HOST}; "))

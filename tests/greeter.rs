@@ -65,11 +65,17 @@ async fn a_shared_instance_serves_each_test_its_own_config() -> TestResult {
         .send()
         .await?
         .assert_body("Hej, world!\n");
-    let instance = first.addr();
+    let instance = first.instance_addr();
+    let first_door = first.addr();
     drop(first);
 
     let second = configured("Hola").start().await?;
-    assert_eq!(second.addr(), instance, "the idle instance is lent again");
+    assert_eq!(
+        second.instance_addr(),
+        instance,
+        "the idle instance is lent again"
+    );
+    assert_ne!(second.addr(), first_door, "each lease has its own way in");
     second
         .get("/hello")
         .send()

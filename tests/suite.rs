@@ -1,11 +1,12 @@
 //! The harness's integration tests: Sluice's, and Greeter's (a Compute program that is not
 //! Sluice). One binary, because the harness shares Viceroy instances between the tests of a
-//! process: one process boots far fewer than a binary per file would.
+//! process: one process boots far fewer than a binary per file would. The tests whose figures
+//! are CPU time are in `tests/cpu.rs`, a binary cargo runs after this one, alone.
 
 mod common;
 
 mod browser;
-mod budget;
+mod cache;
 mod encodings;
 mod fidelity;
 mod greeter;

@@ -100,7 +100,7 @@ fn decode_only(encoding: Encoding, body: &[u8]) -> Vec<u8> {
 
 /// Header names the client-input check spreads its values over: every header Sluice reads from
 /// a client request or an origin response.
-const HEADER_NAMES: [&str; 22] = [
+const HEADER_NAMES: [&str; 29] = [
     "host",
     "cookie",
     "user-agent",
@@ -123,6 +123,13 @@ const HEADER_NAMES: [&str; 22] = [
     "surrogate-control",
     "cdn-cache-control",
     "fastly-client-ip",
+    "surrogate-key",
+    "expires",
+    "age",
+    "if-none-match",
+    "if-modified-since",
+    "authorization",
+    "last-modified",
 ];
 
 /// Headers that refuse to take a value no HTTP message could carry: the check fails if the
@@ -157,7 +164,7 @@ impl Headers for StrictHeaders {
 }
 
 /// The settings' keys, in the order [`settings_never_panic`] fills them.
-const SETTING_KEYS: [&str; 15] = [
+const SETTING_KEYS: [&str; 16] = [
     "origin_host",
     "origin_backend",
     "inject_script",
@@ -173,6 +180,7 @@ const SETTING_KEYS: [&str; 15] = [
     "log_endpoint",
     "origin_host",
     "vcpu_budget_ms",
+    "cache_rewritten",
 ];
 
 /// Arbitrary text as the Config Store's values (split at NUL bytes, one field per key of
@@ -313,4 +321,57 @@ pub fn client_input_never_panics(data: &[u8]) {
             let _ = response::head_bytes(&response);
         }
     }
+    cache_rules_hold(&headers, url);
+}
+
+/// The cache's rules over the same request and response headers: nothing panics, a kept
+/// lifetime is one the origin gave, every surrogate key is one Fastly can hold, and a stored
+/// head reads back as it was written.
+fn cache_rules_hold(headers: &StrictHeaders, target: &[u8]) {
+    use crate::policy::cache::{conditional, freshness, key, purge, stored};
+    let now = std::time::SystemTime::now();
+    for status in [200, 203, 206, 404] {
+        if let Ok(lifetime) = freshness::keep("GET", headers, status, headers, now) {
+            assert!(freshness::KEPT_STATUSES.contains(&status));
+            assert!(!lifetime.ttl.is_zero());
+            assert!(headers.get("set-cookie").is_none());
+            // Every header the origin's Vary names is one the copy varies on (Accept-Encoding
+            // through the key's coding profile).
+            let varied = key::vary_names(headers);
+            for named in crate::policy::headers::list_elements(headers, "vary") {
+                let named = String::from_utf8_lossy(named).to_ascii_lowercase();
+                assert!(
+                    named == "accept-encoding" || varied.contains(&named),
+                    "{named:?}"
+                );
+            }
+        }
+    }
+    let target = String::from_utf8_lossy(target);
+    for surrogate in key::surrogate_keys(headers, &target, "sluice-entry-0") {
+        assert!(
+            !surrogate.is_empty() && surrogate.len() <= 1024,
+            "{surrogate:?}"
+        );
+        assert!(
+            surrogate.bytes().all(|b| b.is_ascii_graphic()),
+            "{surrogate:?}"
+        );
+    }
+    for name in key::vary_names(headers) {
+        assert!(
+            http::HeaderName::from_bytes(name.as_bytes()).is_ok(),
+            "{name:?}"
+        );
+    }
+    let _ = conditional::not_modified(headers, headers);
+    let _ = purge::purge_key("POST", &target, headers, Some(&[b'k'; 32]));
+    let head = stored::StoredHead {
+        status: 200,
+        headers: headers.0.clone(),
+        vary: key::vary_names(headers),
+        ..stored::StoredHead::default()
+    };
+    assert_eq!(stored::StoredHead::from_bytes(&head.to_bytes()), Ok(head));
+    let _ = stored::StoredHead::from_bytes(target.as_bytes());
 }

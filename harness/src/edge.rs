@@ -2,8 +2,10 @@
 //! wire client pointed at it, and its log.
 
 use crate::builder::EdgeBuilder;
+use crate::errors::HarnessError;
 use crate::logs::LogBook;
 use crate::pool::{self, Instance, InstanceKey};
+use crate::relay::Relay;
 use crate::request::WireRequest;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +49,8 @@ impl Origin for String {
 /// test's lines only) is printed then.
 pub struct Edge {
     instance: Option<Instance>,
+    /// The lease's own way in to a shared instance ([`Instance::front_door`]).
+    front: Option<Relay>,
     key: Option<InstanceKey>,
     log: LogBook,
     requests: Arc<AtomicUsize>,
@@ -59,13 +63,25 @@ impl Edge {
         EdgeBuilder::default()
     }
 
-    pub(crate) fn lease(instance: Instance, key: Option<InstanceKey>) -> Edge {
-        Edge {
+    pub(crate) fn lease(
+        mut instance: Instance,
+        key: Option<InstanceKey>,
+    ) -> Result<Edge, HarnessError> {
+        let front = match key {
+            Some(_) => Some(
+                instance
+                    .front_door()
+                    .map_err(|e| HarnessError::io("starting the lease's relay", e))?,
+            ),
+            None => None,
+        };
+        Ok(Edge {
             log: instance.process.log.lines_to_come(),
             instance: Some(instance),
+            front,
             key,
             requests: Arc::default(),
-        }
+        })
     }
 
     fn instance(&self) -> &Instance {
@@ -93,6 +109,21 @@ impl Edge {
     /// # Ok(()) }
     /// ```
     pub fn addr(&self) -> SocketAddr {
+        match &self.front {
+            Some(front) => front.addr,
+            None => self.instance().process.addr,
+        }
+    }
+
+    /// The address Viceroy itself listens on: the same for every lease of one shared instance
+    /// (each lease reaches it through a relay of its own, at [`addr`](Self::addr)).
+    ///
+    /// ```no_run
+    /// # async fn demo(first: harness::Edge, second: harness::Edge) {
+    /// let same_instance = first.instance_addr() == second.instance_addr();
+    /// # }
+    /// ```
+    pub fn instance_addr(&self) -> SocketAddr {
         self.instance().process.addr
     }
 
@@ -168,6 +199,7 @@ impl Drop for Edge {
         }
         // Requests still waiting on this test's origins end now; the next test must not see
         // them complete.
+        self.front.take();
         instance.close_connections();
         if let (Some(key), true) = (self.key.take(), self.settle()) {
             pool::checkin(key, instance);

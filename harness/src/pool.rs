@@ -10,7 +10,7 @@
 
 use crate::relay::Relay;
 use crate::viceroy::ViceroyProcess;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -31,9 +31,28 @@ pub(crate) struct Instance {
     pub process: ViceroyProcess,
     pub relays: Vec<Option<Relay>>,
     pub folder: tempfile::TempDir,
+    /// The ports its leases' front relays were given (see [`Instance::front_door`]).
+    pub front_ports: HashSet<u16>,
 }
 
 impl Instance {
+    /// A relay in front of the instance, for one lease, on a port none of the instance's
+    /// earlier leases had. Each lease's requests then carry a `Host` of their own, so what a
+    /// program keeps under a URL (Viceroy's cache lives as long as the instance; Fastly's
+    /// caches key on host and path) does not reach the next test.
+    pub(crate) fn front_door(&mut self) -> std::io::Result<Relay> {
+        for _ in 0..64 {
+            let relay = Relay::start(self.process.addr)?;
+            if self.front_ports.insert(relay.addr.port()) {
+                relay.open();
+                return Ok(relay);
+            }
+        }
+        Err(std::io::Error::other(
+            "no port left that this instance's earlier tests did not use",
+        ))
+    }
+
     /// Points the relays at a new lease's origins.
     pub(crate) fn retarget(&self, targets: &[Option<SocketAddr>]) {
         for (relay, target) in self.relays.iter().zip(targets) {

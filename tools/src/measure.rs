@@ -70,10 +70,31 @@ pub fn full_speed(body: &[u8], coding: &str) -> Script {
 /// assert_eq!(script.steps().len(), 3);
 /// ```
 pub fn full_speed_as(body: &[u8], content_type: &str, coding: &str) -> Script {
+    full_speed_with(body, content_type, coding, &[])
+}
+
+/// [`full_speed_as`] with `extra` headers after the content type and coding.
+///
+/// ```
+/// let kept = [("cache-control", "public, s-maxage=60")];
+/// let script = sluice_tools::measure::full_speed_with(b"<p>a</p>", "text/html", "identity", &kept);
+/// assert_eq!(script.steps().len(), 3);
+/// ```
+pub fn full_speed_with(
+    body: &[u8],
+    content_type: &str,
+    coding: &str,
+    extra: &[(&str, &str)],
+) -> Script {
     let mut headers = vec![("content-type", content_type.to_owned())];
     if coding != "identity" {
         headers.push(("content-encoding", coding.to_owned()));
     }
+    headers.extend(
+        extra
+            .iter()
+            .map(|(name, value)| (*name, (*value).to_owned())),
+    );
     body.chunks(64 * 1024)
         .fold(Script::new().head(200, headers), |s, piece| s.chunk(piece))
         .end()

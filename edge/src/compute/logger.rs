@@ -9,6 +9,7 @@
 use fastly::ConfigStore;
 use fastly::log::Endpoint;
 use log::{Level, LevelFilter, Log, Metadata, Record};
+use sluice_edge::policy::cache::Outcome;
 use sluice_edge::policy::settings::{DEFAULT_LOG_ENDPOINT, LOG_ENDPOINT_KEY, log_endpoint};
 use std::io::Write;
 
@@ -56,11 +57,26 @@ pub(crate) fn init(config_store: &str) {
     }
 }
 
-/// The vCPU time the request has used so far, as `vcpu N ms`: what Fastly bills and limits
-/// (50 ms by default). The harness reads it from this form.
-pub(crate) fn vcpu_used() -> String {
-    match fastly::compute_runtime::elapsed_vcpu_ms() {
+/// How this request met the cache of rewritten pages, once known.
+static CACHE: std::sync::Mutex<Option<Outcome>> = std::sync::Mutex::new(None);
+
+/// Records how the request met the cache, for [`figures`].
+pub(crate) fn note_cache(outcome: Outcome) {
+    if let Ok(mut noted) = CACHE.lock() {
+        *noted = Some(outcome);
+    }
+}
+
+/// What the request has cost and how it met the cache, as `vcpu N ms, cache hit`: the vCPU
+/// time is what Fastly bills and limits (50 ms by default). The harness reads it from this
+/// form.
+pub(crate) fn figures() -> String {
+    let vcpu = match fastly::compute_runtime::elapsed_vcpu_ms() {
         Ok(ms) => format!("vcpu {ms} ms"),
         Err(status) => format!("vcpu unknown ({status:?})"),
+    };
+    match CACHE.lock().ok().and_then(|noted| *noted) {
+        Some(outcome) => format!("{vcpu}, {outcome}"),
+        None => vcpu,
     }
 }

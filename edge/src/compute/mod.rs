@@ -1,6 +1,7 @@
 //! Fastly glue: the client request in, routing, settings, and Fastly's types turned into the
 //! library's.
 
+mod cache;
 mod client_url;
 mod context;
 pub(crate) mod fresh_pages;
@@ -10,14 +11,15 @@ pub(crate) mod logger;
 
 use fastly::http::StatusCode;
 use fastly::{ConfigStore, Request, SecretStore};
+use sluice_edge::policy::cache::purge;
 use sluice_edge::policy::headers::ReadHeaders;
 use sluice_edge::policy::request::{Target, parse_target, proxy_host};
 use sluice_edge::policy::settings::Settings;
 
 /// The Config Store that holds the proxy's settings.
 pub(crate) const CONFIG_STORE: &str = "sluice_config";
-/// The Secret Store that holds the synthetic ID key.
-const SECRET_STORE: &str = "sluice_secrets";
+/// The Secret Store that holds the synthetic ID key (and the purge token, if any).
+pub(crate) const SECRET_STORE: &str = "sluice_secrets";
 /// The methods an `OPTIONS *` answer lists: every method is proxied.
 const ALLOWED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
@@ -46,11 +48,10 @@ pub(crate) fn handle_client_request() {
         }
         Target::Path(target) => route(request, &target, connection),
     };
+    // Host-side: a passed-through body, or a kept copy's, is copied by the host, not by the
+    // program.
     if let Some(response) = response {
-        let status = response.get_status().as_u16();
-        // Host-side: a passed-through body is copied by the host, not by the program.
-        response.send_to_client();
-        log::info!("sent whole: {status}, {}", logger::vcpu_used());
+        lifecycle::send_whole(response);
     }
 }
 
@@ -64,6 +65,9 @@ fn route(
     let path = target.split('?').next().unwrap_or(target);
     if request.get_method_str() == "GET" && path == "/health" {
         return Some(lifecycle::plain_response(StatusCode::OK, "ok", None));
+    }
+    if path == purge::PATH {
+        return Some(cache::purge_endpoint(&request, target));
     }
     // Every rewritten URL points at the host the reader used: without a usable one there is
     // nothing to point them at (and RFC 9112 asks for a 400).

@@ -131,7 +131,7 @@ fn is_hash_source(source: &str) -> bool {
 /// The directives whose sources the proxy is added to: those that take a source list. Others,
 /// unknown names and a directive's repetitions (browsers read only its first occurrence) are
 /// left as they are.
-const SOURCE_LIST_DIRECTIVES: [&str; 22] = [
+pub const SOURCE_LIST_DIRECTIVES: [&str; 22] = [
     "default-src",
     "script-src",
     "script-src-elem",

@@ -2,6 +2,7 @@
 //! bytes ([`headers::Headers`]), so the rules are tested natively and fuzzed with the bytes a
 //! client or an origin may send.
 
+pub mod cache;
 pub mod consent;
 pub mod cookies;
 pub mod gate;

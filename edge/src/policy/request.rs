@@ -218,15 +218,44 @@ pub fn output_encoding(client: Option<&str>, origin: Encoding) -> Encoding {
     if accepts(&offers, origin) {
         return origin;
     }
-    let q = |encoding: Encoding| q_of(&offers, encoding).unwrap_or(0.0);
+    preferred_coding(&offers)
+}
+
+/// The compressed coding an offer list prefers by its q-values among gzip, br and deflate (gzip
+/// on a tie), else identity.
+fn preferred_coding(offers: &[(&str, f32)]) -> Encoding {
+    let q = |encoding: Encoding| q_of(offers, encoding).unwrap_or(0.0);
     [Encoding::Gzip, Encoding::Brotli, Encoding::Deflate]
         .into_iter()
-        .filter(|&encoding| accepts(&offers, encoding))
+        .filter(|&encoding| accepts(offers, encoding))
         .fold(None, |best: Option<Encoding>, encoding| match best {
             Some(best) if q(best) >= q(encoding) => Some(best),
             _ => Some(encoding),
         })
         .unwrap_or(Encoding::Identity)
+}
+
+/// All that a client's `Accept-Encoding` decides about a rewritten body, whatever coding the
+/// origin's came in: the codings it accepts (which the CPU budget may choose among) and the one
+/// it prefers when the origin's is not one of them. Two clients with the same profile are sent
+/// the same bytes, so the cache of rewritten pages keys on this rather than on the header, whose
+/// spellings are many.
+///
+/// ```
+/// use sluice_edge::policy::request::negotiation_profile;
+/// assert_eq!(negotiation_profile(Some("gzip, deflate, br, zstd")), "gzip br deflate identity > gzip");
+/// assert_eq!(negotiation_profile(Some("br;q=1, gzip;q=0.8, *;q=0.1")), "gzip br deflate identity > br");
+/// assert_eq!(negotiation_profile(None), "identity > identity");
+/// ```
+pub fn negotiation_profile(client: Option<&str>) -> String {
+    let accepted: Vec<String> = accepted_codings(client)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let preferred = client.map_or(Encoding::Identity, |client| {
+        preferred_coding(&codings_with_q(client))
+    });
+    format!("{} > {preferred}", accepted.join(" "))
 }
 
 /// The content codings a client's `Accept-Encoding` accepts (identity included unless refused),

@@ -50,6 +50,9 @@ pub struct Settings {
     /// `vcpu_budget_ms`, 1 to 120000; default 50, Fastly's default allowance. Raise it to the
     /// allowance your Fastly account has.
     pub vcpu_budget_ms: u64,
+    /// Whether rewritten pages are kept in Fastly's cache and served to later readers
+    /// (`policy::cache`). Key `cache_rewritten`, `on` (default) or `off`.
+    pub cache_rewritten: bool,
 }
 
 /// An HTML post-processor.
@@ -119,6 +122,40 @@ pub fn brotli_encoder_fits(quality: u32, window: u32) -> bool {
 }
 
 impl Settings {
+    /// A digest of every setting that shapes a rewritten body or the head kept with it: part of
+    /// the cache key, so a Config Store change is never answered with output made under the
+    /// old settings. Settings applied per reader (`cookie_domain`, `unknown_jurisdiction`,
+    /// `response_headers`, `log_endpoint`) and the ID key are left out: they never reach a
+    /// kept copy.
+    ///
+    /// ```
+    /// use sluice_edge::policy::settings::Settings;
+    /// let read = |level: &'static str| Settings::from_lookup(move |key| match key {
+    ///     "origin_host" => Some("www.publisher.example".to_string()),
+    ///     "gzip_level" => Some(level.to_string()),
+    ///     _ => None,
+    /// }, Some(b"key".to_vec())).unwrap();
+    /// assert_eq!(read("5").body_fingerprint(), read("5").body_fingerprint());
+    /// assert_ne!(read("5").body_fingerprint(), read("6").body_fingerprint());
+    /// ```
+    pub fn body_fingerprint(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let shaping = format!(
+            "{:?}",
+            (
+                &self.origin_host,
+                &self.origin_authority,
+                &self.origin_backend,
+                &self.inject_script,
+                &self.post_processors,
+                &self.verbatim_paths,
+                &self.pipeline,
+                self.vcpu_budget_ms,
+            )
+        );
+        Sha256::digest(shaping.as_bytes()).into()
+    }
+
     /// Whether the resource at `path` is served byte for byte when it is a script or a
     /// stylesheet ([`verbatim_paths`](Self::verbatim_paths)).
     pub fn is_verbatim_path(&self, path: &str) -> bool {
@@ -189,6 +226,17 @@ impl Settings {
             });
         }
         let vcpu_budget_ms = number("vcpu_budget_ms", DEFAULT_VCPU_BUDGET_MS, 1..=120_000)?;
+        let cache_rewritten = match value("cache_rewritten").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => {
+                return Err(SettingsError::Invalid {
+                    key: "cache_rewritten",
+                    value: other.to_owned(),
+                    why: "expected on or off",
+                });
+            }
+        };
         let synthetic_id_key = secret
             .filter(|k| !k.is_empty())
             .ok_or(SettingsError::MissingSecret("synthetic_id_key"))?;
@@ -252,6 +300,7 @@ impl Settings {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
             vcpu_budget_ms,
+            cache_rewritten,
             verbatim_paths,
             cookie_domain,
             unknown_jurisdiction,

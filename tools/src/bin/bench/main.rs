@@ -12,6 +12,7 @@
 
 mod browser;
 mod budget;
+mod cache;
 mod memory;
 mod relay;
 mod throughput;
@@ -51,7 +52,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "memory,timing,browser,throughput,vcpu,budget"
+        default_value = "memory,timing,browser,throughput,vcpu,budget,cache"
     )]
     parts: Vec<Part>,
     /// Replace the measured parts' blocks in BENCHMARKS.md.
@@ -79,6 +80,8 @@ enum Part {
     Vcpu,
     /// Pages of growing size under the CPU budget and without it: vCPU, bytes, steps.
     Budget,
+    /// The cache of rewritten pages: hit and miss against the path without it and pass-through.
+    Cache,
 }
 
 impl Part {
@@ -90,6 +93,7 @@ impl Part {
             Part::Throughput => "throughput",
             Part::Vcpu => "vcpu",
             Part::Budget => "budget",
+            Part::Cache => "cache",
         }
     }
 
@@ -110,6 +114,9 @@ impl Part {
             Part::Vcpu => {
                 "### vCPU per request, served, against the warm loop\n\nEach corpus HTML page served at full speed through Viceroy, in each encoding (the same in and out), and its gzip bytes as `application/octet-stream` (pass-through), with a CPU budget no page reaches.\n\n"
             }
+            Part::Cache => {
+                "### The cache of rewritten pages: hit and miss\n\nEach corpus HTML page served at full speed through Viceroy with `Cache-Control: public, s-maxage=3600`, in each coding (the same in and out).\n\n"
+            }
             Part::Budget => {
                 "### The CPU budget: pages past 50 ms of vCPU\n\nMarkup-dense synthetic HTML (a link and an image every 230 bytes) served at full speed with its Content-Length, in each coding (the same in and out), under Sluice's default budget and under one no page reaches; the vCPU each request logged, median and least of the runs after a warm-up, what the last run sent, and the steps the budget took.\n\n"
             }
@@ -125,15 +132,15 @@ struct Inputs {
 
 fn check_inputs(args: &Args) -> std::result::Result<Inputs, String> {
     let needs = |part| args.parts.contains(&part);
-    let corpus = if needs(Part::Throughput) || needs(Part::Vcpu) {
-        let dir = args.corpus.clone().unwrap_or_else(Corpus::default_dir);
-        Some(
-            Corpus::open(&dir)
-                .map_err(|e| format!("{e} (or leave throughput and vcpu out with --parts)"))?,
-        )
-    } else {
-        None
-    };
+    let corpus =
+        if needs(Part::Throughput) || needs(Part::Vcpu) || needs(Part::Cache) {
+            let dir = args.corpus.clone().unwrap_or_else(Corpus::default_dir);
+            Some(Corpus::open(&dir).map_err(|e| {
+                format!("{e} (or leave throughput, vcpu and cache out with --parts)")
+            })?)
+        } else {
+            None
+        };
     let chromium = if needs(Part::Browser) {
         if Chromium::find().is_err() && args.install_browser {
             browser::install()?;
@@ -165,6 +172,7 @@ async fn measure(part: Part, inputs: &Inputs, quick: bool) -> Result<String> {
             .await
         }
         Part::Budget => budget::budget(quick, runs).await,
+        Part::Cache => cache::cache(inputs.corpus.as_ref().expect(needed), runs).await,
     }
 }
 
