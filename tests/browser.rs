@@ -91,12 +91,10 @@ const PAGES: [Page; 8] = [
 fn tls_front(origin: SocketAddr) -> Result<SocketAddr, Box<dyn std::error::Error + Send + Sync>> {
     let certified = rcgen::generate_simple_self_signed(vec![demo::HOST.to_owned()])?;
     let key = rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der())?;
-    let mut config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_no_client_auth()
-    .with_single_cert(vec![certified.cert.der().clone()], key)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(crate::common::ring_provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;

@@ -188,8 +188,10 @@ async fn readers_who_joined_a_copy_that_breaks_see_it_cut_never_whole() -> TestR
         assert!(!wire.terminated(), "a complete-looking page:\n{wire}");
     }
     let lines = lines(&edge);
+    // A reader joins by waiting on the first one's fetch (collapsed) or, arriving once the copy
+    // is being written, by reading it as it grows (a hit): which depends on timing.
     assert!(
-        count(&lines, "cache collapsed") >= 1,
+        count(&lines, "cache collapsed") + count(&lines, "cache hit") >= 1,
         "no reader joined: {lines:?}"
     );
     next.assert_status(200).assert_chunked();
@@ -285,7 +287,13 @@ async fn vary_keeps_one_copy_per_variant() -> TestResult {
 #[tokio::test]
 async fn a_settings_change_is_never_answered_with_old_output() -> TestResult {
     let origin = origin(KEPT)?;
-    let with_tag = |src: &str| sluice().config("sluice_config", "inject_script", src);
+    // A secret no other test declares keeps this configuration, and so its instance, to this
+    // test: another test's lease between two of these would take it elsewhere.
+    let with_tag = |src: &str| {
+        sluice()
+            .secret("sluice_secrets", "settings_change_probe", "unused")
+            .config("sluice_config", "inject_script", src)
+    };
     // One Host for every lease, so only the settings tell the copies apart.
     let ask = |edge: &Edge| edge.get("/settings").header("host", "proxy.example").send();
 

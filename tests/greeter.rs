@@ -51,8 +51,9 @@ async fn a_shared_instance_serves_each_test_its_own_config() -> TestResult {
     if needs("instance sharing", sharing).is_none() {
         return Ok(());
     }
-    // Greeter declares a KV Store, so its instances are shared only when a test says so. A
-    // secret no other test sets keeps this configuration, and so the instance, to this test.
+    // Greeter only reads its KV Store, so its instances are shared; saying so keeps the test
+    // true if it ever writes. A secret no other test sets keeps this configuration, and so the
+    // instance, to this test.
     let configured = |greeting: &str| {
         greeter()
             .share_instance(true)

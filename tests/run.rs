@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 fn probe() -> Command {
-    Command::cargo_bin("probe").expect("the probe binary")
+    Command::cargo_bin("harness-probe").expect("the probe binary")
 }
 
 #[test]
@@ -69,8 +69,14 @@ fn probe_sends_the_method_and_headers_it_is_given_like_curl() -> TestResult {
 #[test]
 fn probe_and_setup_answer_help_and_version_and_refuse_a_bad_flag() -> TestResult {
     use sluice_tools::cli_check::behaves_like_a_command_line_tool;
-    behaves_like_a_command_line_tool("probe", env!("CARGO_BIN_EXE_probe").as_ref())?;
-    behaves_like_a_command_line_tool("setup", env!("CARGO_BIN_EXE_setup").as_ref())?;
+    behaves_like_a_command_line_tool(
+        "harness-probe",
+        env!("CARGO_BIN_EXE_harness-probe").as_ref(),
+    )?;
+    behaves_like_a_command_line_tool(
+        "harness-setup",
+        env!("CARGO_BIN_EXE_harness-setup").as_ref(),
+    )?;
     Ok(())
 }
 
@@ -312,12 +318,10 @@ fn tls_origin() -> Result<(u16, String), Box<dyn std::error::Error + Send + Sync
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
     let pem = certified.cert.pem();
     let key = rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der())?;
-    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_no_client_auth()
-    .with_single_cert(vec![certified.cert.der().clone()], key)?;
+    let config = rustls::ServerConfig::builder_with_provider(crate::common::ring_provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)?;
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();

@@ -2,6 +2,7 @@
 //! stores, geolocation, the program and its manifest, all as data until
 //! [`start`](EdgeBuilder::start).
 
+use crate::diagnosis::LeaseFacts;
 use crate::edge::{Edge, Origin};
 use crate::errors::HarnessError;
 use crate::manifest::{self, Backend, Base, KvValue, LocalServer};
@@ -12,7 +13,7 @@ use crate::toolchain;
 use crate::viceroy::{Launch, ViceroyProcess};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Environment variable that turns instance sharing off for a whole run when set to `0` (to
 /// measure what sharing saves, or to rule it out when a test misbehaves).
@@ -77,6 +78,7 @@ impl EdgeBuilder {
     /// # Ok(()) }
     /// ```
     pub fn backend(mut self, name: &str, origin: &(impl Origin + ?Sized)) -> Self {
+        origin.declared_as(name);
         self.local.backends.push(Backend {
             name: name.to_owned(),
             url: origin.origin_uri(),
@@ -222,8 +224,11 @@ impl EdgeBuilder {
     }
 
     /// Sets `key` in KV Store `store` to `value`, over the manifest's entries. Viceroy reads KV
-    /// Stores once, at start-up, and the program may write to them, so an instance with KV Stores
-    /// is not shared between tests unless [`share_instance`](Self::share_instance) says so.
+    /// Stores once, at start-up: the contents are part of what makes instances interchangeable,
+    /// so tests that declare the same contents share an instance, and each sees what it
+    /// declared. A program that can write to a KV Store (it imports the host calls that do)
+    /// keeps its instance to one test, unless [`share_instance`](Self::share_instance) says
+    /// otherwise.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), harness::HarnessError> {
@@ -261,11 +266,13 @@ impl EdgeBuilder {
     }
 
     /// Whether this test's instance may be lent to later tests, and may be one an earlier test
-    /// used. Turn it off for a program that keeps state between requests (the cache API, KV
-    /// writes) when that state must not cross tests.
+    /// used. Turn it off for a program that keeps state between requests that a later test must
+    /// not see and that the harness cannot tell apart by lease (each lease of a shared instance
+    /// has its own port, so a cache keyed on the host is not such state; one keyed on the path
+    /// alone is).
     ///
     /// ### Default
-    /// Shared, unless the manifest declares KV Stores.
+    /// Shared, unless the manifest declares KV Stores and the program can write to them.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), harness::HarnessError> {
@@ -506,9 +513,26 @@ impl EdgeBuilder {
     pub fn start_blocking(self) -> Result<Edge, HarnessError> {
         let viceroy = toolchain::viceroy(&self.viceroy_version)?;
         let program = self.program.resolve()?;
+        let name = match (&self.manifest, &program.manifest_path) {
+            (Some(_), _) => "the manifest given with .fastly_toml(..)".to_owned(),
+            (None, Some(path)) => path.display().to_string(),
+            (None, None) => "the empty manifest (the program has no fastly.toml)".to_owned(),
+        };
         let base = Base {
             text: self.manifest.as_deref().unwrap_or(&program.manifest),
             dir: &program.manifest_dir,
+            name: &name,
+        };
+        let warnings = manifest::unknown_to_the_manifest(&base, &self.local);
+        for warning in &warnings {
+            toolchain::progress(&format!("warning: {warning}"));
+        }
+        let facts = LeaseFacts {
+            declared_backends: self.local.backends.iter().map(|b| b.name.clone()).collect(),
+            manifest_backends: manifest::manifest_backends(&base),
+            manifest_name: name.clone(),
+            instance_folder: PathBuf::new(),
+            warnings,
         };
         let targets: Vec<Option<SocketAddr>> = self
             .local
@@ -526,17 +550,23 @@ impl EdgeBuilder {
         let rendered = manifest::render(&base, &placeholders)?;
         let shared = self.listen == "127.0.0.1:0"
             && !self.echo
-            && self.share.unwrap_or(!rendered.has_kv_stores)
+            && self.share.unwrap_or(
+                !rendered.has_kv_stores || !crate::imports::writes_kv_stores(&program.wasm),
+            )
             && std::env::var_os(SHARE_ENV).is_none_or(|v| v != "0");
         let key = shared.then(|| InstanceKey {
             viceroy: viceroy.clone(),
             wasm: program.wasm.clone(),
             manifest: rendered.manifest.clone(),
         });
-        if let Some(instance) = key.as_ref().and_then(pool::checkout) {
+        let (claim, idle) = match key.as_ref().map(pool::claim) {
+            Some((claim, idle)) => (Some(claim), idle),
+            None => (None, None),
+        };
+        if let Some(instance) = idle {
             rendered.lease_files.write_into(instance.folder.path())?;
             instance.retarget(&targets);
-            return Edge::lease(instance, key);
+            return Edge::lease(instance, claim, facts);
         }
 
         let relays = targets
@@ -557,6 +587,7 @@ impl EdgeBuilder {
             .map_err(|e| HarnessError::io("writing the instance's fastly.toml", e))?;
         rendered.startup_files.write_into(folder.path())?;
         rendered.lease_files.write_into(folder.path())?;
+        let booting = Instant::now();
         let process = ViceroyProcess::start(&Launch {
             viceroy: &viceroy,
             wasm: &program.wasm,
@@ -566,6 +597,9 @@ impl EdgeBuilder {
             echo: self.echo,
             startup_timeout: self.startup_timeout,
         })?;
+        if let Some(claim) = &claim {
+            pool::booted(&claim.key, booting.elapsed());
+        }
         for relay in relays.iter().flatten() {
             relay.open();
         }
@@ -575,7 +609,7 @@ impl EdgeBuilder {
             folder,
             front_ports: Default::default(),
         };
-        Edge::lease(instance, key)
+        Edge::lease(instance, claim, facts)
     }
 }
 

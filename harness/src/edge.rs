@@ -2,9 +2,10 @@
 //! wire client pointed at it, and its log.
 
 use crate::builder::EdgeBuilder;
+use crate::diagnosis::LeaseFacts;
 use crate::errors::HarnessError;
 use crate::logs::LogBook;
-use crate::pool::{self, Instance, InstanceKey};
+use crate::pool::{self, Claim, Instance};
 use crate::relay::Relay;
 use crate::request::WireRequest;
 use std::net::SocketAddr;
@@ -23,6 +24,9 @@ const SETTLE: Duration = Duration::from_secs(3);
 pub trait Origin {
     /// The base URL, e.g. `http://127.0.0.1:4000`.
     fn origin_uri(&self) -> String;
+
+    /// Told the backend name a test declared it as, to name itself by in reports.
+    fn declared_as(&self, _backend: &str) {}
 }
 
 impl Origin for wiremock::MockServer {
@@ -51,7 +55,8 @@ pub struct Edge {
     instance: Option<Instance>,
     /// The lease's own way in to a shared instance ([`Instance::front_door`]).
     front: Option<Relay>,
-    key: Option<InstanceKey>,
+    /// The lease's place in the pool, for a shared instance.
+    claim: Option<Claim>,
     log: LogBook,
     requests: Arc<AtomicUsize>,
 }
@@ -65,9 +70,11 @@ impl Edge {
 
     pub(crate) fn lease(
         mut instance: Instance,
-        key: Option<InstanceKey>,
+        claim: Option<Claim>,
+        mut facts: LeaseFacts,
     ) -> Result<Edge, HarnessError> {
-        let front = match key {
+        facts.instance_folder = instance.folder.path().to_path_buf();
+        let front = match claim {
             Some(_) => Some(
                 instance
                     .front_door()
@@ -76,10 +83,10 @@ impl Edge {
             None => None,
         };
         Ok(Edge {
-            log: instance.process.log.lines_to_come(),
+            log: instance.process.log.lines_to_come(facts),
             instance: Some(instance),
             front,
-            key,
+            claim,
             requests: Arc::default(),
         })
     }
@@ -161,6 +168,20 @@ impl Edge {
         self.log.clone()
     }
 
+    /// What this test declares that the program's `fastly.toml` does not have: a backend or a
+    /// store name the program may not open (a typo, say), one sentence each. The harness prints
+    /// them when the test starts and puts them at the top of a failure.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), harness::HarnessError> {
+    /// let edge = harness::Edge::boot().config("setting", "greeting", "Hej").start().await?;
+    /// assert!(edge.warnings()[0].contains("Config Store \"setting\""));
+    /// # Ok(()) }
+    /// ```
+    pub fn warnings(&self) -> Vec<String> {
+        self.log.warnings()
+    }
+
     /// The messages the program wrote to log endpoint `name` during this test, once every
     /// request sent with [`get`](Self::get) or [`request`](Self::request) has completed (a
     /// program may log after its response ends).
@@ -193,7 +214,7 @@ impl Drop for Edge {
             eprintln!(
                 "--- Viceroy on {} (this test's log) ---\n{}",
                 instance.process.addr,
-                self.log.tail(usize::MAX)
+                self.log.readable_tail(usize::MAX)
             );
             return;
         }
@@ -201,8 +222,8 @@ impl Drop for Edge {
         // them complete.
         self.front.take();
         instance.close_connections();
-        if let (Some(key), true) = (self.key.take(), self.settle()) {
-            pool::checkin(key, instance);
+        if let (Some(claim), true) = (self.claim.take(), self.settle()) {
+            pool::checkin(claim, instance);
         }
     }
 }

@@ -4,7 +4,15 @@ use std::io;
 
 /// A harness failure: the set-up (Viceroy, the wasm build), a Viceroy that would not start, or a
 /// request that could not be made. Assertion failures are panics, not errors.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints what `Display` does, so a test that returns `Result` shows the message as
+/// written, line breaks and all, rather than an escaped string:
+///
+/// ```
+/// let error = harness::HarnessError::Setup("building app failed:\nerror[E0425]".into());
+/// assert_eq!(format!("{error:?}"), "set-up failed: building app failed:\nerror[E0425]");
+/// ```
+#[derive(thiserror::Error)]
 pub enum HarnessError {
     /// Installing or finding a tool, or building the Compute program, failed.
     #[error("set-up failed: {0}")]
@@ -29,6 +37,12 @@ pub enum HarnessError {
     /// The response could not be read as HTTP/1.1.
     #[error("the response is not valid HTTP/1.1: {0}")]
     Protocol(String),
+}
+
+impl std::fmt::Debug for HarnessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl HarnessError {

@@ -59,9 +59,11 @@
 pub mod browser;
 mod builder;
 pub mod codec;
+mod diagnosis;
 mod edge;
 pub mod errors;
 mod expect;
+mod imports;
 mod logs;
 mod manifest;
 mod origin;

@@ -1,5 +1,6 @@
 //! Viceroy's output (its own `-v` log and the guest's stdout/stderr), captured line by line.
 
+use crate::diagnosis::{self, LeaseFacts};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,8 @@ pub struct LogBook {
     lines: Arc<Mutex<Vec<String>>>,
     /// The first line this book shows: an instance lent to several tests shows each only its own.
     start: usize,
+    /// What the lease it belongs to declared, for reading failures.
+    facts: Option<Arc<LeaseFacts>>,
 }
 
 impl LogBook {
@@ -24,12 +27,33 @@ impl LogBook {
         self.lines.lock().expect("log lock").push(line);
     }
 
-    /// The same log, showing only the lines that come from now on.
-    pub(crate) fn lines_to_come(&self) -> LogBook {
+    /// The same log, showing only the lines that come from now on, read with a lease's facts.
+    pub(crate) fn lines_to_come(&self, facts: LeaseFacts) -> LogBook {
         LogBook {
             lines: Arc::clone(&self.lines),
             start: self.lines.lock().expect("log lock").len(),
+            facts: Some(Arc::new(facts)),
         }
+    }
+
+    /// What the test declares that the program's manifest does not have.
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        self.facts
+            .as_deref()
+            .map(|f| f.warnings.clone())
+            .unwrap_or_default()
+    }
+
+    /// What went wrong, one sentence per cause the log shows ([`diagnosis::causes`]).
+    pub(crate) fn causes(&self) -> Vec<String> {
+        let facts = self.facts.as_deref().cloned().unwrap_or_default();
+        self.with_lines(|lines| diagnosis::causes(lines, &facts))
+    }
+
+    /// The last `n` lines worth reading ([`diagnosis::readable_tail`]).
+    pub(crate) fn readable_tail(&self, n: usize) -> String {
+        let facts = self.facts.as_deref().cloned().unwrap_or_default();
+        self.with_lines(|lines| diagnosis::readable_tail(lines, &facts, n))
     }
 
     fn with_lines<T>(&self, f: impl FnOnce(&[String]) -> T) -> T {

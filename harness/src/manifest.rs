@@ -50,6 +50,9 @@ pub(crate) enum KvValue {
 pub(crate) struct Base<'a> {
     pub text: &'a str,
     pub dir: &'a Path,
+    /// What messages call it: the program's `fastly.toml` by its path, or where the text came
+    /// from.
+    pub name: &'a str,
 }
 
 /// A manifest ready for an instance.
@@ -125,12 +128,91 @@ utc_offset = -700
     text.parse().expect("the default geolocation entry parses")
 }
 
+/// The backends of the manifest's `[local_server.backends]`, with their URLs.
+pub(crate) fn manifest_backends(base: &Base<'_>) -> Vec<(String, String)> {
+    let Ok(manifest) = base.text.parse::<Table>() else {
+        return Vec::new();
+    };
+    let backends = manifest
+        .get("local_server")
+        .and_then(|l| l.get("backends"))
+        .and_then(Value::as_table);
+    backends
+        .into_iter()
+        .flatten()
+        .map(|(name, backend)| {
+            let url = backend.get("url").and_then(Value::as_str).unwrap_or("");
+            (name.clone(), url.to_owned())
+        })
+        .collect()
+}
+
+/// What the test declares that the manifest does not have: a store or backend name the
+/// program may not open (a typo, or a name the program does not use), one sentence each. The
+/// program then reads the manifest's own values for the name it does open, with no word.
+pub(crate) fn unknown_to_the_manifest(base: &Base<'_>, edits: &LocalServer) -> Vec<String> {
+    let Ok(manifest) = base.text.parse::<Table>() else {
+        return Vec::new();
+    };
+    let local = manifest.get("local_server").and_then(Value::as_table);
+    let names = |sections: &[&str]| -> Vec<String> {
+        sections
+            .iter()
+            .filter_map(|section| {
+                local
+                    .and_then(|l| l.get(*section))
+                    .and_then(Value::as_table)
+            })
+            .flat_map(|t| t.keys().cloned())
+            .collect()
+    };
+    let kinds: [(&str, Vec<String>, Vec<&String>); 4] = [
+        (
+            "backend",
+            names(&["backends"]),
+            edits.backends.iter().map(|b| &b.name).collect(),
+        ),
+        (
+            "Config Store",
+            names(&["config_stores", "dictionaries"]),
+            edits.config.iter().map(|(store, _, _)| store).collect(),
+        ),
+        (
+            "Secret Store",
+            names(&["secret_stores"]),
+            edits.secrets.iter().map(|(store, _, _)| store).collect(),
+        ),
+        (
+            "KV Store",
+            names(&["kv_stores", "object_stores"]),
+            edits.kv.iter().map(|(store, _, _)| store).collect(),
+        ),
+    ];
+    let mut warnings = Vec::new();
+    for (kind, known, declared) in kinds {
+        for name in declared {
+            let warning = format!(
+                "the test declares the {kind} {name:?}, which {} does not have ({}): the program reaches it only by that exact name",
+                base.name,
+                match known.is_empty() {
+                    true => format!("it declares no {kind}"),
+                    false => format!("it has: {}", known.join(", ")),
+                }
+            );
+            if !known.contains(name) && !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
+    }
+    warnings
+}
+
 /// Lays `edits` over `base` and splits the result into the manifest and its files.
 pub(crate) fn render(base: &Base<'_>, edits: &LocalServer) -> Result<Rendered, HarnessError> {
     let mut manifest: Table = base
         .text
         .parse()
-        .map_err(|e| setup_error(format!("the base fastly.toml does not parse: {e}")))?;
+        .map_err(|e| setup_error(format!("{} does not parse as TOML: {e}", base.name)))?;
     let local = table(&mut manifest, "local_server");
     let mut lease_files = Files::default();
     let mut startup_files = Files::default();
@@ -473,6 +555,7 @@ country_code = "NL"
         Base {
             text: BASE,
             dir: Path::new("/project"),
+            name: "/project/fastly.toml",
         }
     }
 
@@ -586,6 +669,7 @@ country_code = "NL"
             &Base {
                 text,
                 dir: Path::new("/project"),
+                name: "/project/fastly.toml",
             },
             &LocalServer::default(),
         )

@@ -53,15 +53,44 @@ pub struct ScriptedOrigin {
     expectations: Expectations,
     record: Arc<Mutex<Record>>,
     task: JoinHandle<()>,
+    /// What reports call it: the test's name for it, else the backend it was declared as.
+    name: Mutex<Option<String>>,
+    /// Where the test started it.
+    started_at: &'static std::panic::Location<'static>,
 }
 
 impl ScriptedOrigin {
     /// Starts serving `script` for every request, on an ephemeral loopback port.
+    #[track_caller]
     pub fn start(script: Script) -> Result<ScriptedOrigin, HarnessError> {
         Self::serve(
             "127.0.0.1:0",
             Router::new().route(Route::any().respond(script)),
         )
+    }
+
+    /// Names the origin in its reports, as wiremock's `Mock::named` names a mock. Unnamed, an
+    /// origin is called by the backend a test declared it as (`.backend("cms", &origin)`).
+    ///
+    /// ```no_run
+    /// # use harness::{Script, ScriptedOrigin};
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let cms = ScriptedOrigin::start(Script::new().head(204, [("x-a", "1")]).end())?
+    ///     .named("the CMS")
+    ///     .expect(1);
+    /// # Ok(()) }
+    /// ```
+    pub fn named(self, name: &str) -> Self {
+        *self.name.lock().expect("origin name") = Some(name.to_owned());
+        self
+    }
+
+    /// What reports call it.
+    fn called(&self) -> String {
+        match self.name.lock().expect("origin name").as_deref() {
+            Some(name) => format!("{name} (the scripted origin on {})", self.addr),
+            None => format!("the scripted origin on {}", self.addr),
+        }
     }
 
     /// Serves `router` on `addr` (`127.0.0.1:0` for an ephemeral port).
@@ -76,7 +105,9 @@ impl ScriptedOrigin {
     /// )?;
     /// # Ok::<(), harness::HarnessError>(())
     /// ```
+    #[track_caller]
     pub fn serve(addr: &str, router: Router) -> Result<ScriptedOrigin, HarnessError> {
+        let started_at = std::panic::Location::caller();
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| HarnessError::io(format!("binding the scripted origin to {addr}"), e))?;
         listener
@@ -105,6 +136,8 @@ impl ScriptedOrigin {
             expectations: Expectations::default(),
             record,
             task,
+            name: Mutex::new(None),
+            started_at,
         })
     }
 
@@ -211,8 +244,11 @@ impl ScriptedOrigin {
             return None;
         }
         let mut report = format!(
-            "the scripted origin on {} did not receive what the test expected:\n",
-            self.addr
+            "{}, started at {}:{}:{}, did not receive what the test expected:\n",
+            self.called(),
+            tidy_path(self.started_at.file()),
+            self.started_at.line(),
+            self.started_at.column()
         );
         for problem in &problems {
             let _ = writeln!(report, "  - {problem}");
@@ -344,6 +380,13 @@ impl crate::edge::Origin for ScriptedOrigin {
     fn origin_uri(&self) -> String {
         self.uri()
     }
+
+    fn declared_as(&self, backend: &str) {
+        let mut name = self.name.lock().expect("origin name");
+        if name.is_none() {
+            *name = Some(format!("backend {backend:?}"));
+        }
+    }
 }
 
 async fn read_request_head(socket: &mut TcpStream) -> Option<ReceivedRequest> {
@@ -465,5 +508,34 @@ fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         500 => "Internal Server Error",
         _ => "Status",
+    }
+}
+
+/// A source path with its `dir/..` pairs taken out, so a test reached through `include!` (which
+/// gives paths like `harness/tests/../../tests/a.rs`) is named as its author knows it.
+fn tidy_path(path: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "." => {}
+            ".." if kept.last().is_some_and(|last| *last != "..") => {
+                kept.pop();
+            }
+            _ => kept.push(part),
+        }
+    }
+    kept.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tidy_path;
+
+    #[test]
+    fn a_path_through_include_is_named_as_written() {
+        assert_eq!(tidy_path("harness/tests/../../tests/a.rs"), "tests/a.rs");
+        assert_eq!(tidy_path("./tests/a.rs"), "tests/a.rs");
+        assert_eq!(tidy_path("../x/a.rs"), "../x/a.rs");
+        assert_eq!(tidy_path("tests/suite/a.rs"), "tests/suite/a.rs");
     }
 }

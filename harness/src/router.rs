@@ -18,6 +18,51 @@ enum Matcher {
     When(String, Predicate),
 }
 
+/// A further condition on the requests a route takes, besides its path and method.
+#[derive(Clone, PartialEq, Eq)]
+enum Condition {
+    /// A header with exactly these bytes (one of its values).
+    Header(String, Vec<u8>),
+    /// A header, whatever its value.
+    HeaderPresent(String),
+    /// A query parameter with this value (both as the query decodes them).
+    Query(String, String),
+}
+
+impl Condition {
+    fn holds(&self, request: &ReceivedRequest) -> bool {
+        let named = |name: &String| {
+            request
+                .raw_headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_slice())
+                .collect::<Vec<_>>()
+        };
+        match self {
+            Condition::Header(name, value) => named(name).contains(&value.as_slice()),
+            Condition::HeaderPresent(name) => !named(name).is_empty(),
+            Condition::Query(name, value) => {
+                let query = request.path.split_once('?').map_or("", |(_, q)| q);
+                url::form_urlencoded::parse(query.as_bytes())
+                    .any(|(n, v)| n == name.as_str() && v == value.as_str())
+            }
+        }
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Condition::Header(name, value) => {
+                write!(f, "[{name}: {}]", String::from_utf8_lossy(value))
+            }
+            Condition::HeaderPresent(name) => write!(f, "[{name}]"),
+            Condition::Query(name, value) => write!(f, "[?{name}={value}]"),
+        }
+    }
+}
+
 /// One route of a [`Router`]: which requests it takes, what it answers, and what it expects.
 ///
 /// ```no_run
@@ -41,6 +86,7 @@ enum Matcher {
 pub struct Route {
     matcher: Matcher,
     method: Option<String>,
+    conditions: Vec<Condition>,
     respond: Respond,
     pub(crate) expectations: Expectations,
 }
@@ -50,6 +96,7 @@ impl Route {
         Route {
             matcher,
             method: None,
+            conditions: Vec::new(),
             respond: Arc::new(|_| Script::new().head(200, [("content-length", "0")]).end()),
             expectations: Expectations::default(),
         }
@@ -106,6 +153,44 @@ impl Route {
     /// ```
     pub fn method(mut self, method: &str) -> Route {
         self.method = Some(method.to_owned());
+        self
+    }
+
+    /// Takes only requests that carry `name: value` (one of the header's values, as bytes), as
+    /// well: routes chosen by a header, as wiremock's `header` matcher chooses a mock.
+    ///
+    /// ```
+    /// # use harness::{Route, Script};
+    /// let json = Route::path("/api").header("accept", "application/json")
+    ///     .respond(Script::new().head(200, [("content-type", "application/json")]).chunk("{}").end());
+    /// ```
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Route {
+        self.conditions
+            .push(Condition::Header(name.to_owned(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// Takes only requests that carry a `name` header, whatever its value, as well.
+    ///
+    /// ```
+    /// # use harness::{Route, Script};
+    /// let signed_in = Route::any().header_present("authorization");
+    /// ```
+    pub fn header_present(mut self, name: &str) -> Route {
+        self.conditions
+            .push(Condition::HeaderPresent(name.to_owned()));
+        self
+    }
+
+    /// Takes only requests whose query has `name=value` (percent-decoded), as well.
+    ///
+    /// ```
+    /// # use harness::{Route, Script};
+    /// let second_page = Route::path("/list").query("page", "2");
+    /// ```
+    pub fn query(mut self, name: &str, value: &str) -> Route {
+        self.conditions
+            .push(Condition::Query(name.to_owned(), value.to_owned()));
         self
     }
 
@@ -189,6 +274,7 @@ impl Route {
             .is_none_or(|m| m.eq_ignore_ascii_case(&request.method));
         let path = request.path.split('?').next().unwrap_or_default();
         method_ok
+            && self.conditions.iter().all(|c| c.holds(request))
             && match &self.matcher {
                 Matcher::Any => true,
                 Matcher::Path(wanted) => path == wanted,
@@ -210,7 +296,11 @@ impl fmt::Display for Route {
             Matcher::Path(path) => f.write_str(path),
             Matcher::Prefix(prefix) => write!(f, "{prefix}*"),
             Matcher::When(label, _) => write!(f, "({label})"),
+        }?;
+        for condition in &self.conditions {
+            write!(f, " {condition}")?;
         }
+        Ok(())
     }
 }
 

@@ -56,6 +56,10 @@ impl ViceroyProcess {
             .arg(launch.manifest)
             .arg(launch.wasm)
             .current_dir(launch.folder)
+            // Viceroy's own Rust backtraces (it inherits the test process's RUST_BACKTRACE)
+            // would fill the log a failure prints; the program's panic line says what broke.
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

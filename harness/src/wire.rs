@@ -248,6 +248,57 @@ impl Wire {
         crate::codec::decode(self.header("content-encoding"), &self.body)
     }
 
+    /// The body decoded (by its `Content-Encoding`) as UTF-8 text: what most assertions on a
+    /// page want.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) -> Result<(), harness::HarnessError> {
+    /// assert!(wire.text()?.contains("<title>"));
+    /// # Ok(()) }
+    /// ```
+    pub fn text(&self) -> Result<String, HarnessError> {
+        String::from_utf8(self.decoded_body()?).map_err(|e| {
+            HarnessError::Protocol(format!(
+                "the body is not UTF-8 (at byte {}); read it with decoded_body()",
+                e.utf8_error().valid_up_to()
+            ))
+        })
+    }
+
+    /// The body decoded and parsed as JSON, into any type serde can make (`serde_json::Value`
+    /// to look around).
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) -> Result<(), harness::HarnessError> {
+    /// let profile: serde_json::Value = wire.json()?;
+    /// assert_eq!(profile["name"], "Ada");
+    /// # Ok(()) }
+    /// ```
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HarnessError> {
+        serde_json::from_slice(&self.decoded_body()?)
+            .map_err(|e| HarnessError::Protocol(format!("the body is not the JSON expected: {e}")))
+    }
+
+    /// Asserts that the decoded body contains `needle`.
+    ///
+    /// ```no_run
+    /// # fn demo(wire: harness::Wire) {
+    /// wire.assert_status(200).assert_body_contains("Hej, Ada!");
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn assert_body_contains(&self, needle: impl AsRef<[u8]>) -> &Self {
+        let needle = needle.as_ref();
+        let body = self.decoded_body().unwrap_or_else(|_| self.body.clone());
+        if !needle.is_empty() && !body.windows(needle.len()).any(|w| w == needle) {
+            self.fail(&format!(
+                "a body containing {:?}",
+                String::from_utf8_lossy(needle)
+            ));
+        }
+        self
+    }
+
     /// When the head was complete.
     ///
     /// ```no_run
@@ -357,7 +408,11 @@ impl Wire {
     /// Panics with the expected-versus-received report.
     #[track_caller]
     fn fail(&self, expected: &str) -> ! {
-        let mut report = format!("expected: {expected}\nreceived:\n{self}");
+        let mut report = format!("expected: {expected}\n");
+        for cause in self.log.as_ref().map(LogBook::causes).unwrap_or_default() {
+            report.push_str(&format!("cause: {cause}\n"));
+        }
+        report.push_str(&format!("received:\n{self}"));
         let body = String::from_utf8_lossy(&self.body[..self.body.len().min(BODY_PRINT_LIMIT)])
             .into_owned();
         report.push_str(&format!("body ({} bytes): {body:?}", self.body.len()));
@@ -367,7 +422,7 @@ impl Wire {
         if let Some(log) = &self.log {
             report.push_str(&format!(
                 "\n--- the edge's log (last 30 lines) ---\n{}",
-                log.tail(30)
+                log.readable_tail(30)
             ));
         }
         panic!("{report}");

@@ -164,3 +164,11 @@ pub fn needs<T>(what: &str, found: Result<T, String>) -> Option<T> {
         }
     }
 }
+
+/// rustls's *ring* provider, for the tests' own TLS servers. rustls 0.23.48 deprecates it for
+/// its lack of post-quantum key exchange, which a loopback test server has no use for (the
+/// provider it points to, aws-lc-rs, needs CMake and a C toolchain to build).
+pub fn ring_provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    #[allow(deprecated)]
+    std::sync::Arc::new(rustls::crypto::ring::default_provider())
+}

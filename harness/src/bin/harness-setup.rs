@@ -9,12 +9,14 @@ use std::process::ExitCode;
 
 /// Prepare this machine to run a Compute program under Viceroy.
 #[derive(Parser)]
-#[command(name = "setup", version)]
+#[command(name = "harness-setup", version)]
 struct Args {
-    /// The Cargo project of the program (default: the current directory).
+    /// The program's folder: a Cargo project, or one whose fastly.toml `[scripts] build` builds it
+    /// (default: the current directory).
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
-    /// The package to build (default: the project's own).
+    /// The package to build (default: the folder's own, else the workspace's only package with a
+    /// binary and a fastly.toml).
     #[arg(long, value_name = "NAME")]
     package: Option<String>,
     /// The binary to build (default: the package's only one).

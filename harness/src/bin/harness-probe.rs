@@ -21,9 +21,9 @@ use url::{Host, Url};
 ///
 /// Exits 0 when the response is complete, 1 when it is truncated or broken, 2 on bad arguments.
 #[derive(Parser)]
-#[command(name = "probe", version)]
+#[command(name = "harness-probe", version)]
 struct Args {
-    /// The URL to ask: http:// or https://, an IPv6 address in brackets ([::1]:7676).
+    /// The URL to ask: http:// or https://, an IPv6 address in brackets (`[::1]:7676`).
     url: Url,
     /// The request method.
     #[arg(
