@@ -127,17 +127,17 @@ async fn asks_the_api_with_the_secret_token_and_without_the_readers_cookies() ->
 }
 
 #[tokio::test]
-async fn serves_assets_from_its_kv_store() -> TestResult {
+async fn serves_assets_from_its_kv_store_and_shares_the_instance_it_only_reads() -> TestResult {
     let logo = [0x89, b'P', b'N', b'G', 0x00, 0xff, 0xfe];
-    let edge = greeter()
-        .kv("assets", "logo.png", logo)
-        .kv_file(
+    // No other test declares these entries, so this configuration's instance is this test's.
+    let with_assets = || {
+        greeter().kv("assets", "logo.png", logo).kv_file(
             "assets",
             "robots-copy.txt",
             greeter_dir().join("data/robots.txt"),
         )
-        .start()
-        .await?;
+    };
+    let edge = with_assets().start().await?;
 
     edge.get("/asset/logo.png")
         .send()
@@ -155,6 +155,18 @@ async fn serves_assets_from_its_kv_store() -> TestResult {
         .await?
         .assert_body(robots);
     edge.get("/asset/missing").send().await?.assert_status(404);
+
+    // Greeter's module imports no KV write, so its instances are shared without a word from
+    // the test: the next lease of the same stores is the same Viceroy.
+    let instance = edge.instance_addr();
+    drop(edge);
+    let again = with_assets().start().await?;
+    assert_eq!(again.instance_addr(), instance, "the instance is lent again");
+    again
+        .get("/asset/logo.png")
+        .send()
+        .await?
+        .assert_body(logo);
     Ok(())
 }
 

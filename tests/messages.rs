@@ -62,6 +62,19 @@ fn first_lines(message: &str, n: usize) -> String {
 #[tokio::test]
 async fn a_program_that_panics_is_named_by_its_own_panic_line() -> TestResult {
     let message = status_failure_at("/greet", "panicked at").await?;
+    // The runtime's own Rust frames (an inherited RUST_BACKTRACE=1 asks Viceroy for them) would
+    // bury the guest's lines in the log's tail; the guest's own frames stay.
+    let (_, tail) = message
+        .split_once("--- the edge's log")
+        .expect("the log's tail");
+    for host_frame in ["/rustc/", "wasmtime", "viceroy_lib", "tokio::"] {
+        assert!(!tail.contains(host_frame), "{host_frame}: {tail}");
+    }
+    // (`fastly_compute_project::greet`, or with a crate hash in v0 mangling's form.)
+    assert!(
+        tail.contains("fastly_compute_project") && tail.contains("::greet"),
+        "{tail}"
+    );
 
     insta::assert_snapshot!(first_lines(&message, 2), @r"
     expected: status 200

@@ -9,6 +9,14 @@ fn ok() -> Script {
     Script::new().head(200, [("content-length", "0")]).end()
 }
 
+/// A 200 whose body is `body`, with its length.
+fn answer(body: &str) -> Script {
+    Script::new()
+        .head(200, [("content-length", body.len().to_string())])
+        .chunk(body)
+        .end()
+}
+
 async fn get(origin: &ScriptedOrigin, target: &str, cookie: Option<&str>) -> TestResult {
     let mut request = WireRequest::new(origin.addr().to_string(), "GET", target);
     if let Some(cookie) = cookie {
@@ -88,12 +96,6 @@ async fn a_request_no_route_takes_is_answered_404_naming_it() -> TestResult {
 
 #[tokio::test]
 async fn routes_match_by_method_and_predicate_in_order() -> TestResult {
-    let answer = |body: &'static str| {
-        Script::new()
-            .head(200, [("content-length", body.len().to_string())])
-            .chunk(body)
-            .end()
-    };
     let origin = ScriptedOrigin::serve(
         "127.0.0.1:0",
         Router::new()
@@ -121,5 +123,85 @@ async fn routes_match_by_method_and_predicate_in_order() -> TestResult {
     send("POST", true).send().await?.assert_body("post");
     send("GET", true).send().await?.assert_body("range");
     send("GET", false).send().await?.assert_body("any");
+    Ok(())
+}
+
+#[tokio::test]
+async fn routes_are_chosen_by_header_value_header_presence_and_query() -> TestResult {
+    let origin = ScriptedOrigin::serve(
+        "127.0.0.1:0",
+        Router::new()
+            .route(
+                Route::path("/api")
+                    .header("accept", "application/json")
+                    .respond(answer("json"))
+                    .expect(1),
+            )
+            .route(
+                Route::path("/api")
+                    .header_present("authorization")
+                    .respond(answer("signed in"))
+                    .expect(1),
+            )
+            .route(
+                Route::path("/list")
+                    .query("page", "2 of 3")
+                    .respond(answer("second page"))
+                    .expect(1),
+            )
+            .route(Route::any().respond(answer("fallback")).expect(3)),
+    )?;
+    let ask = |target: &str, header: Option<(&str, &str)>| {
+        let request = WireRequest::new(origin.addr().to_string(), "GET", target);
+        match header {
+            Some((name, value)) => request.header(name, value),
+            None => request,
+        }
+    };
+
+    ask("/api", Some(("accept", "application/json")))
+        .send()
+        .await?
+        .assert_body("json");
+    ask("/api", Some(("accept", "text/html")))
+        .send()
+        .await?
+        .assert_body("fallback");
+    ask("/api", Some(("authorization", "Bearer x")))
+        .send()
+        .await?
+        .assert_body("signed in");
+    ask("/list?sort=new&page=2%20of%203", None)
+        .send()
+        .await?
+        .assert_body("second page");
+    ask("/list?page=3", None).send().await?.assert_body("fallback");
+    ask("/list", None).send().await?.assert_body("fallback");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_report_names_each_route_by_its_matchers() -> TestResult {
+    let origin = ScriptedOrigin::serve(
+        "127.0.0.1:0",
+        Router::new().route(
+            Route::path("/api")
+                .method("POST")
+                .header("accept", "application/json")
+                .header_present("authorization")
+                .query("v", "2")
+                .respond(ok())
+                .expect(1),
+        ),
+    )?;
+
+    let report = drop_report(origin).expect("an unmet expectation fails");
+
+    assert!(
+        report.contains(
+            "route POST /api [accept: application/json] [authorization] [?v=2]: expected exactly 1 request, received 0"
+        ),
+        "{report}"
+    );
     Ok(())
 }

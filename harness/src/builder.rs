@@ -534,14 +534,14 @@ impl EdgeBuilder {
             instance_folder: PathBuf::new(),
             warnings,
         };
-        let targets: Vec<Option<SocketAddr>> = self
-            .local
+        let local = with_manifest_backends_relayed(self.local, &base);
+        let targets: Vec<Option<SocketAddr>> = local
             .backends
             .iter()
             .map(|b| loopback_addr(&b.url))
             .collect();
         // What this instance is, relayed backends' addresses aside.
-        let mut placeholders = self.local.clone();
+        let mut placeholders = local.clone();
         for (backend, target) in placeholders.backends.iter_mut().zip(&targets) {
             if target.is_some() {
                 backend.url = format!("http://relay.invalid/{}", backend.name);
@@ -574,7 +574,7 @@ impl EdgeBuilder {
             .map(|target| target.map(Relay::start).transpose())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| HarnessError::io("starting a backend relay", e))?;
-        let mut relayed = self.local;
+        let mut relayed = local;
         for (backend, relay) in relayed.backends.iter_mut().zip(&relays) {
             if let Some(relay) = relay {
                 backend.url = format!("http://{}", relay.addr);
@@ -620,6 +620,27 @@ pub struct Prepared {
     pub viceroy: PathBuf,
     /// The program's module.
     pub wasm: PathBuf,
+}
+
+/// The test's backends, and each loopback backend of the manifest that the test leaves to it
+/// (relayed to the manifest's own address), in name order: instances then differ only in the
+/// non-loopback backends, so tests that declare different origins share one, and each lease's
+/// relays line up with the same backends.
+fn with_manifest_backends_relayed(mut local: LocalServer, base: &Base<'_>) -> LocalServer {
+    for (name, url) in manifest::manifest_backends(base) {
+        let declared = local.backends.iter().any(|b| b.name == name);
+        if !declared && loopback_addr(&url).is_some() {
+            local.backends.push(Backend {
+                name,
+                url,
+                override_host: None,
+                first_byte_timeout_ms: None,
+                between_bytes_timeout_ms: None,
+            });
+        }
+    }
+    local.backends.sort_by(|a, b| a.name.cmp(&b.name));
+    local
 }
 
 fn loopback_addr(url: &str) -> Option<SocketAddr> {

@@ -565,6 +565,40 @@ country_code = "NL"
     }
 
     #[test]
+    fn every_backend_and_store_the_manifest_lacks_is_warned_about_once() {
+        let backend = |name: &str| Backend {
+            name: name.into(),
+            url: "http://127.0.0.1:4000".into(),
+            override_host: None,
+            first_byte_timeout_ms: None,
+            between_bytes_timeout_ms: None,
+        };
+        let edits = LocalServer {
+            backends: vec![backend("origin"), backend("api")],
+            config: vec![
+                ("settings".into(), "a".into(), "1".into()),
+                ("setting".into(), "a".into(), "1".into()),
+                ("setting".into(), "b".into(), "2".into()),
+            ],
+            secrets: vec![("secrets".into(), "k".into(), "v".into())],
+            kv: vec![("assets".into(), "k".into(), KvValue::Bytes(b"v".to_vec()))],
+            ..LocalServer::default()
+        };
+
+        let warnings = unknown_to_the_manifest(&base(), &edits);
+
+        assert_eq!(
+            warnings,
+            [
+                "the test declares the backend \"api\", which /project/fastly.toml does not have (it has: origin): the program reaches it only by that exact name",
+                "the test declares the Config Store \"setting\", which /project/fastly.toml does not have (it has: settings): the program reaches it only by that exact name",
+                "the test declares the Secret Store \"secrets\", which /project/fastly.toml does not have (it declares no Secret Store): the program reaches it only by that exact name",
+                "the test declares the KV Store \"assets\", which /project/fastly.toml does not have (it declares no KV Store): the program reaches it only by that exact name",
+            ]
+        );
+    }
+
+    #[test]
     fn points_backends_at_the_test_origin_and_keeps_the_rest() {
         let edits = LocalServer {
             backends: vec![Backend {
