@@ -7,8 +7,10 @@ use harness::{Edge, EdgeBuilder, ReceivedRequest, Router, Script, ScriptedOrigin
 use sluice_tools::measure::synthetic_html;
 use std::time::Duration;
 
-/// An origin that answers every request with `body` in `coding`, with its Content-Length.
-fn origin_of(body: Vec<u8>, coding: &'static str) -> Result<ScriptedOrigin, harness::HarnessError> {
+/// An origin that answers every request with `page` encoded in `coding`, with its
+/// Content-Length.
+fn origin_of(page: &[u8], coding: &'static str) -> Result<ScriptedOrigin, harness::HarnessError> {
+    let body = harness::codec::encode(coding, page);
     ScriptedOrigin::serve(
         "127.0.0.1:0",
         Router::from_fn(move |_: &ReceivedRequest| {
@@ -44,11 +46,9 @@ async fn three_requests(
         wire.assert_status(200).assert_chunked();
         assert_whole_and_rewritten(edge, &wire.decoded_body()?, page)?;
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while log.vcpu_reports_ms().len() < seen + 3 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut vcpu = log.vcpu_reports_ms().split_off(seen);
+    let mut vcpu = log
+        .wait_for_vcpu_reports(seen + 3, Duration::from_secs(10))
+        .split_off(seen);
     assert_eq!(vcpu.len(), 3, "{}", log.tail(20));
     vcpu.sort_unstable();
     // The figures BENCHMARKS.md quotes (`-- --nocapture` shows them).
@@ -100,7 +100,7 @@ async fn edge_for(
 async fn four_megabytes_of_markup_fit_fifty_milliseconds_gzip_in_and_out() -> TestResult {
     let _heavy = crate::common::cpu_heavy().await;
     let page = synthetic_html(4_000_000, ORIGIN_HOST);
-    let origin = origin_of(harness::codec::encode("gzip", &page), "gzip")?;
+    let origin = origin_of(&page, "gzip")?;
     let edge = edge_for(&origin, sluice()).await?;
 
     let (vcpu, steps) = three_requests(&edge, "gzip", &page).await?;
@@ -115,7 +115,7 @@ async fn four_megabytes_of_brotli_to_a_client_taking_both_go_out_as_gzip_within_
 -> TestResult {
     let _heavy = crate::common::cpu_heavy().await;
     let page = synthetic_html(4_000_000, ORIGIN_HOST);
-    let origin = origin_of(harness::codec::encode("br", &page), "br")?;
+    let origin = origin_of(&page, "br")?;
     let edge = edge_for(&origin, sluice()).await?;
 
     let wire = edge
@@ -140,7 +140,7 @@ async fn four_megabytes_of_brotli_to_a_client_taking_both_go_out_as_gzip_within_
 async fn four_megabytes_to_a_client_taking_only_brotli_fit_too() -> TestResult {
     let _heavy = crate::common::cpu_heavy().await;
     let page = synthetic_html(4_000_000, ORIGIN_HOST);
-    let origin = origin_of(harness::codec::encode("gzip", &page), "gzip")?;
+    let origin = origin_of(&page, "gzip")?;
     let edge = edge_for(&origin, sluice()).await?;
 
     let (vcpu, steps) = three_requests(&edge, "br", &page).await?;
@@ -153,7 +153,7 @@ async fn four_megabytes_to_a_client_taking_only_brotli_fit_too() -> TestResult {
 async fn eight_megabytes_arrive_whole_within_budget() -> TestResult {
     let _heavy = crate::common::cpu_heavy().await;
     let page = synthetic_html(8_000_000, ORIGIN_HOST);
-    let origin = origin_of(harness::codec::encode("gzip", &page), "gzip")?;
+    let origin = origin_of(&page, "gzip")?;
     let edge = edge_for(&origin, sluice()).await?;
 
     let (vcpu, steps) = three_requests(&edge, "gzip", &page).await?;
@@ -171,7 +171,7 @@ async fn a_page_that_fits_is_byte_for_byte_the_same_under_any_budget() -> TestRe
     // Its instances boot while the others measure vCPU, unless it waits its turn.
     let _heavy = crate::common::cpu_heavy().await;
     let page = synthetic_html(450_000, ORIGIN_HOST);
-    let origin = origin_of(harness::codec::encode("gzip", &page), "gzip")?;
+    let origin = origin_of(&page, "gzip")?;
     let default = edge_for(&origin, sluice()).await?;
     let generous = edge_for(
         &origin,
@@ -213,7 +213,7 @@ async fn a_page_past_what_the_last_step_saves_is_logged_as_an_overrun_and_still_
 {
     let _heavy = crate::common::cpu_heavy().await;
     let page = synthetic_html(4_000_000, ORIGIN_HOST);
-    let origin = origin_of(harness::codec::encode("gzip", &page), "gzip")?;
+    let origin = origin_of(&page, "gzip")?;
     // 5 ms cannot hold 4 MB at any step: Fastly would end such an instance, so it says so first.
     let edge = edge_for(
         &origin,

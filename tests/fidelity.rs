@@ -2,7 +2,7 @@
 //! policies, cookies, ranges, charsets and byte-order marks.
 
 use crate::common::{ORIGIN_HOST, TestResult, sluice};
-use harness::{Edge, ReceivedRequest, Router, Script, ScriptedOrigin, Wire};
+use harness::{Edge, ReceivedRequest, Router, Script, ScriptedOrigin};
 
 async fn through_sluice(
     script: Script,
@@ -16,10 +16,6 @@ fn html_with(headers: Vec<(&str, String)>, body: &str) -> Script {
     let mut all = vec![("content-type", "text/html; charset=utf-8".to_owned())];
     all.extend(headers);
     Script::new().head(200, all).chunk(body).end()
-}
-
-fn text(wire: &Wire) -> String {
-    String::from_utf8(wire.decoded_body().expect("decodes")).expect("UTF-8")
 }
 
 /// Under a policy of hashes alone, a nonce allows nothing: the script keeps the bytes its hash
@@ -39,7 +35,7 @@ async fn a_nonce_the_policy_does_not_list_leaves_a_pinned_script_as_it_is() -> T
     ))
     .await?;
 
-    let body = text(&edge.get("/").send().await?);
+    let body = edge.get("/").send().await?.text()?;
 
     assert!(
         body.contains(&format!(r#"<script nonce="r4nd">{script}</script>"#)),
@@ -162,7 +158,7 @@ async fn a_multi_range_request_for_a_page_gets_the_whole_page_rewritten() -> Tes
         .await?;
 
     wire.assert_status(200).assert_no_header("content-range");
-    assert!(text(&wire).contains(&format!("http://{}/next", edge.addr())));
+    assert!(wire.text()?.contains(&format!("http://{}/next", edge.addr())));
     Ok(())
 }
 
@@ -181,7 +177,7 @@ async fn a_utf8_byte_order_mark_under_a_utf16_label_is_read_as_utf8() -> TestRes
     )
     .await?;
 
-    let body = text(&edge.get("/").send().await?);
+    let body = edge.get("/").send().await?.text()?;
 
     assert!(body.starts_with('\u{feff}'), "{body}");
     assert!(body.contains(&format!(
@@ -205,7 +201,7 @@ async fn the_tag_follows_the_charset_meta_and_names_its_charset() -> TestResult 
     )
     .await?;
 
-    let body = text(&edge.get("/").send().await?);
+    let body = edge.get("/").send().await?.text()?;
 
     assert!(
         body.starts_with("<html><head><meta charset=\"windows-1252\"><script src=\"/sluice/tag.js\" charset=\"utf-8\"></script><title>"),

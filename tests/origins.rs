@@ -205,3 +205,41 @@ async fn a_report_names_each_route_by_its_matchers() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_wire_reads_its_body_as_text_or_json_and_says_what_it_lacks() -> TestResult {
+    let body = "{\"name\":\"Ada\"}";
+    let gzipped = harness::codec::encode("gzip", body.as_bytes());
+    let origin = ScriptedOrigin::start(
+        Script::new()
+            .head(
+                200,
+                [
+                    ("content-type", "application/json".to_owned()),
+                    ("content-encoding", "gzip".to_owned()),
+                    ("content-length", gzipped.len().to_string()),
+                ],
+            )
+            .chunk(gzipped)
+            .end(),
+    )?;
+
+    let wire = WireRequest::new(origin.addr().to_string(), "GET", "/")
+        .send()
+        .await?;
+
+    assert_eq!(wire.text()?, body, "decoded, then read as UTF-8");
+    let profile: serde_json::Value = wire.json()?;
+    assert_eq!(profile["name"], "Ada");
+    wire.assert_body_contains("\"Ada\"").assert_body_contains("");
+    let missing = catch_unwind(AssertUnwindSafe(|| {
+        wire.assert_body_contains("Grace");
+    }))
+    .expect_err("a body without the needle fails");
+    let message = missing.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.starts_with("expected: a body containing \"Grace\""),
+        "{message}"
+    );
+    Ok(())
+}

@@ -5,7 +5,7 @@
 
 use crate::common::{ORIGIN_HOST, TestResult, sluice};
 use base64::Engine;
-use harness::{Edge, ReceivedRequest, Router, Script, ScriptedOrigin, Wire};
+use harness::{Edge, ReceivedRequest, Router, Script, ScriptedOrigin};
 use rstest::rstest;
 use sha2::Digest;
 
@@ -29,10 +29,6 @@ fn sha(algorithm: &str, bytes: &[u8]) -> String {
         "{algorithm}-{}",
         base64::engine::general_purpose::STANDARD.encode(digest)
     )
-}
-
-fn text(wire: &Wire) -> String {
-    String::from_utf8(wire.decoded_body().expect("decodes")).expect("UTF-8")
 }
 
 #[rstest]
@@ -144,7 +140,7 @@ async fn a_script_with_integrity_arrives_with_the_bytes_of_its_hash() -> TestRes
     )?;
     let edge = sluice().backend("origin", &origin).start().await?;
 
-    let document = text(&edge.get("/").send().await?);
+    let document = edge.get("/").send().await?.text()?;
     let marked = format!("http://{}/app.js?sluice-verbatim=1", edge.addr());
     assert!(
         document.contains(&format!(r#"src="{marked}" integrity="{integrity}""#)),
@@ -157,7 +153,7 @@ async fn a_script_with_integrity_arrives_with_the_bytes_of_its_hash() -> TestRes
     assert_eq!(origin.requests()[1].path, "/app.js");
     // Without the marker the same script is rewritten, as every script is.
     let plain = edge.get("/app.js").send().await?;
-    assert!(text(&plain).contains(&format!("http://{}/data.json", edge.addr())));
+    assert!(plain.text()?.contains(&format!("http://{}/data.json", edge.addr())));
     Ok(())
 }
 
@@ -186,7 +182,7 @@ async fn an_inline_script_pinned_by_a_policy_hash_is_left_as_it_is() -> TestResu
 
     let wire = edge.get("/").send().await?;
 
-    let body = text(&wire);
+    let body = wire.text()?;
     let kept = body
         .split("<script>")
         .nth(1)
@@ -227,7 +223,7 @@ async fn a_fragment_gets_no_script_tag(#[case] fragment: &str) -> TestResult {
         .await?;
 
     wire.assert_status(200).assert_chunked();
-    let body = text(&wire);
+    let body = wire.text()?;
     assert!(!body.contains(TAG), "{body}");
     assert_eq!(
         body,
@@ -248,7 +244,7 @@ async fn urls_in_any_letter_case_or_with_a_trailing_dot_are_rewritten() -> TestR
     )
     .await?;
 
-    let body = text(&edge.get("/").send().await?);
+    let body = edge.get("/").send().await?.text()?;
 
     let proxy = edge.addr();
     assert!(
@@ -302,7 +298,7 @@ async fn a_range_of_a_page_is_answered_with_the_whole_page_rewritten() -> TestRe
     wire.assert_status(200)
         .assert_chunked()
         .assert_no_header("content-range");
-    let body = text(&wire);
+    let body = wire.text()?;
     assert!(
         body.contains("the whole page") && body.contains(&format!("http://{}/next", edge.addr()))
     );

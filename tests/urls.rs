@@ -2,7 +2,7 @@
 //! publisher's URL is pointed at the proxy, and what must keep its bytes (integrity) does.
 
 use crate::common::{ORIGIN_HOST, TestResult, sluice};
-use harness::{Edge, ReceivedRequest, Router, Script, ScriptedOrigin, Wire};
+use harness::{Edge, ReceivedRequest, Router, Script, ScriptedOrigin};
 
 /// An origin that answers `/` with `page` and every other path with `script` as JavaScript.
 fn page_and_script(page: String, script: String) -> Result<ScriptedOrigin, harness::HarnessError> {
@@ -20,10 +20,6 @@ fn page_and_script(page: String, script: String) -> Result<ScriptedOrigin, harne
                 .end()
         }),
     )
-}
-
-fn text(wire: &Wire) -> String {
-    String::from_utf8(wire.decoded_body().expect("decodes")).expect("UTF-8")
 }
 
 async fn edge_for(origin: &ScriptedOrigin) -> Result<Edge, harness::HarnessError> {
@@ -45,7 +41,7 @@ async fn encoded_and_unlisted_url_forms_stay_on_the_proxy() -> TestResult {
     let origin = page_and_script(page, String::new())?;
     let edge = edge_for(&origin).await?;
 
-    let body = text(&edge.get("/").send().await?);
+    let body = edge.get("/").send().await?.text()?;
 
     let proxy = edge.addr();
     for expected in [
@@ -98,7 +94,7 @@ async fn checked_resources_arrive_byte_for_byte_whatever_their_url_form() -> Tes
     let origin = page_and_script(page, script.clone())?;
     let edge = edge_for(&origin).await?;
 
-    let body = text(&edge.get("/").send().await?);
+    let body = edge.get("/").send().await?.text()?;
 
     let proxy = edge.addr();
     for expected in [
@@ -136,7 +132,7 @@ async fn the_verbatim_marker_on_a_page_changes_nothing() -> TestResult {
     wire.assert_status(200)
         .assert_chunked()
         .assert_header_present("x-synthetic-id");
-    assert!(text(&wire).contains(&format!("http://{}/next", edge.addr())));
+    assert!(wire.text()?.contains(&format!("http://{}/next", edge.addr())));
     assert_eq!(origin.requests()[0].path, "/");
     Ok(())
 }
@@ -161,7 +157,7 @@ async fn scripts_under_verbatim_paths_keep_their_bytes() -> TestResult {
         .send()
         .await?
         .assert_body(&script);
-    let elsewhere = text(&edge.get("/app.js").send().await?);
+    let elsewhere = edge.get("/app.js").send().await?.text()?;
     assert!(elsewhere.contains(&format!("http://{}/chunk.js", edge.addr())));
     Ok(())
 }
@@ -177,7 +173,7 @@ async fn an_import_maps_checked_modules_arrive_byte_for_byte() -> TestResult {
     let origin = page_and_script(page, module.clone())?;
     let edge = edge_for(&origin).await?;
 
-    let body = text(&edge.get("/").send().await?);
+    let body = edge.get("/").send().await?.text()?;
 
     let marked = format!("http://{}/app.js?sluice-verbatim=1", edge.addr());
     assert!(

@@ -169,14 +169,31 @@ impl LogBook {
     /// # }
     /// ```
     pub fn wait_for_heap_reports(&self, count: usize, timeout: Duration) -> Vec<f64> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let reports = self.heap_reports_mib();
-            if reports.len() >= count || Instant::now() >= deadline {
-                return reports;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        wait_for_count(count, timeout, || self.heap_reports_mib())
+    }
+
+    /// Waits until at least `count` vCPU reports are in (the program logs them as its response
+    /// ends), or `timeout` passes; returns what is there.
+    ///
+    /// ```no_run
+    /// # fn demo(log: harness::LogBook) {
+    /// let vcpu = log.wait_for_vcpu_reports(1, std::time::Duration::from_secs(5));
+    /// # }
+    /// ```
+    pub fn wait_for_vcpu_reports(&self, count: usize, timeout: Duration) -> Vec<u64> {
+        wait_for_count(count, timeout, || self.vcpu_reports_ms())
+    }
+}
+
+/// Reads `reports` until it has `count` of them or `timeout` has passed.
+fn wait_for_count<T>(count: usize, timeout: Duration, reports: impl Fn() -> Vec<T>) -> Vec<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let found = reports();
+        if found.len() >= count || Instant::now() >= deadline {
+            return found;
         }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
